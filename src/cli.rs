@@ -1,0 +1,75 @@
+//! What the user can type (SPEC §2). Doc comments here are the `--help` text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+/// Safely cut the links between social-commerce accounts: see what is linked, export every sale,
+/// listing and payout, prove the export complete, then disconnect with a second factor and a
+/// receipt.
+///
+/// Runs out of the box on an embedded sandbox shop; `--platform tiktok` talks to TikTok Shop.
+#[derive(Debug, Parser)]
+#[command(name = "shopunlink", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Start with: shopunlink status\nExit codes: 0 ok, 1 failure, 2 usage, 3 cancelled, \
+4 auth, 5 refused for safety, 6 platform, 7 not found, 8 verification failed, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Platform to talk to: sandbox (default) or tiktok [env: SHOPUNLINK_PLATFORM]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub platform: Option<String>,
+
+    /// Named set of settings and credentials [env: SHOPUNLINK_PROFILE] [default: default]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Print one JSON document on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Never prompt; fail naming the flag to pass instead [env: SHOPUNLINK_NO_INPUT=1]
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
+    /// Say more on stderr; -vv shows every HTTP request (secrets redacted)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say less on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// When to use colour [env: NO_COLOR, CLICOLOR_FORCE]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Status(commands::status::StatusArgs),
+    Export(commands::export::ExportArgs),
+    Verify(commands::verify::VerifyArgs),
+    Disconnect(commands::disconnect::DisconnectArgs),
+    Sandbox(commands::sandbox::SandboxArgs),
+    Completions(commands::completions::CompletionsArgs),
+}

@@ -1,0 +1,323 @@
+//! `shopunlink disconnect LINK`: the safe breakup, step by step (SPEC §6).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+
+use super::{Ctx, select_shop};
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::export::index::Index;
+use crate::platform::{DisconnectMode, Link, LinkState, Platform, Shop};
+use crate::ui::{Style, Ui};
+use crate::unlink::audit::AuditLog;
+use crate::unlink::execute::{self, Actor};
+use crate::unlink::plan::{self, Plan};
+use crate::unlink::preflight::{self, Overrides, Preflight};
+use crate::unlink::receipt::{self, ExportRef, Receipt};
+use crate::unlink::{confirm, locate, second_factor, verify};
+
+/// Disconnect a linked account or app from a shop, safely.
+///
+/// Runs preflight checks (a verified export, no pending funds, no open orders for the official
+/// account), shows the plan, asks you to type the handle, asks for a second-factor code, then
+/// disconnects, checks the link is gone and writes a receipt. Running it again after a crash
+/// finishes the job; disconnecting a link that is already gone changes nothing.
+///
+/// Examples:
+///   shopunlink disconnect @democrafts.deals --dry-run
+///   shopunlink disconnect @lunabeauty --allow-pending-funds
+///   SHOPUNLINK_OTP=123456 shopunlink disconnect @democrafts.deals --yes --no-input --json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DisconnectArgs {
+    /// Link id or handle, as `status` shows it (e.g. @democrafts)
+    pub link: String,
+
+    /// Shop id or name (optional when the profile has one shop)
+    #[arg(long, value_name = "SHOP")]
+    pub shop: Option<String>,
+
+    /// Run the checks and show the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Skip typing the handle (required with --no-input)
+    #[arg(long)]
+    pub yes: bool,
+
+    /// The second-factor code (or set SHOPUNLINK_OTP); without it you are prompted
+    #[arg(long, value_name = "CODE")]
+    pub otp: Option<String>,
+
+    /// Go ahead without a verified export of the shop
+    #[arg(long)]
+    pub allow_unexported: bool,
+
+    /// Go ahead although funds or a withdrawal are still pending
+    #[arg(long)]
+    pub allow_pending_funds: bool,
+
+    /// For guided links: wait until the link is gone [default: 10m] (e.g. 90s, 5m, 1h)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+}
+
+/// Parses `90s`, `5m`, `1h` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 90s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?} is not a duration like 90s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Everything the steps share.
+struct Job<'a> {
+    ctx: &'a Ctx<'a>,
+    platform: Box<dyn Platform>,
+    shop: Shop,
+    link: Link,
+    started_at: chrono::DateTime<Utc>,
+}
+
+impl Job<'_> {
+    fn actor(&self) -> Actor<'_> {
+        Actor { platform: self.platform.name(), profile: &self.ctx.settings.profile }
+    }
+
+    fn receipt(&self, outcome: &'static str, preflight: &Preflight, plan: Option<Plan>) -> Receipt {
+        Receipt {
+            schema_version: 1,
+            outcome,
+            dry_run: outcome == "dry_run",
+            platform: self.platform.name().into(),
+            profile: self.ctx.settings.profile.clone(),
+            shop: (&self.shop).into(),
+            link: self.link.clone(),
+            started_at: self.started_at,
+            finished_at: Utc::now(),
+            preflight: preflight.checks.clone(),
+            plan,
+            export: preflight.export.as_ref().map(|e| ExportRef {
+                dir: e.dir.clone(),
+                manifest_sha256: e.manifest_sha256.clone(),
+                finished_at: e.finished_at,
+            }),
+            second_factor: None,
+            performed: Vec::new(),
+            request_ids: Vec::new(),
+            verified_gone: false,
+            recovered: false,
+            receipt_file: None,
+            support_request: None,
+        }
+    }
+}
+
+/// Runs `disconnect`.
+pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
+    let platform = ctx.platform()?;
+    let shop = select_shop(platform.shops().await?, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
+    let link = locate::find(&shop, &args.link)?.clone();
+    let job = Job { ctx, platform, shop, link, started_at: Utc::now() };
+    if job.link.state == LinkState::Unlinked {
+        return already_gone(&job).await;
+    }
+    let readiness = job.platform.readiness(&job.shop).await?;
+    let index = Index::load(&ctx.settings.state_dir)?;
+    let overrides = Overrides { unexported: args.allow_unexported, pending_funds: args.allow_pending_funds };
+    let pre = preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.name(), overrides);
+    print_preflight(ctx.ui, &pre);
+    let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir);
+    if args.dry_run {
+        print_plan(ctx.ui, &job.link, &plan);
+    }
+    refuse_if_blocked(&pre)?;
+    if args.dry_run {
+        ctx.ui.print_json(&job.receipt("dry_run", &pre, Some(plan)));
+        ctx.ui.note("dry run: nothing was changed");
+        return Ok(());
+    }
+    if job.link.disconnect == DisconnectMode::Support {
+        return support_request(&job, &pre, plan);
+    }
+    print_plan(ctx.ui, &job.link, &plan);
+    confirm::confirm(ctx.ui, &job.link, args.yes)?;
+    let otp = args.otp.map(Secret::new).or_else(|| ctx.settings.otp.clone());
+    let (grant, passed) = second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, None).await?;
+    let audit = AuditLog::new(&ctx.settings.state_dir);
+    let outcome = execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant).await?;
+    let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
+    if !outcome.manual_steps.is_empty() {
+        print_manual_steps(ctx.ui, &outcome.manual_steps);
+    }
+    let gone = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await?;
+    if !gone && job.link.disconnect == DisconnectMode::Api {
+        return Err(Error::platform(format!(
+            "{} accepted the disconnect but still lists {}",
+            job.platform.name(),
+            job.link.handle
+        ))
+        .with_hint("rerun the same command in a minute: it checks again and writes the receipt"));
+    }
+    let mut receipt = job.receipt(if gone { "disconnected" } else { "awaiting_owner" }, &pre, Some(plan));
+    receipt.second_factor = Some(passed);
+    receipt.performed = outcome.performed;
+    receipt.request_ids = outcome.request_ids;
+    receipt.verified_gone = gone;
+    finish(&job, receipt, &audit)
+}
+
+fn refuse_if_blocked(pre: &Preflight) -> Result<()> {
+    let blockers: Vec<_> = pre.blockers().collect();
+    let Some(first) = blockers.first() else { return Ok(()) };
+    let mut err = Error::refused(format!("refusing to disconnect: {}", first.message));
+    for b in &blockers[1..] {
+        err = err.with_cause(&b.message);
+    }
+    for b in &blockers {
+        if let Some(h) = &b.hint {
+            err = err.with_hint(h.clone());
+        }
+    }
+    Err(err.with_detail("preflight", serde_json::to_value(&pre.checks).unwrap_or_default()))
+}
+
+/// The link is already gone: finish an interrupted run's receipt if there was one, else say so.
+async fn already_gone(job: &Job<'_>) -> Result<()> {
+    let ctx = job.ctx;
+    let audit = AuditLog::new(&ctx.settings.state_dir);
+    let unfinished = audit.unfinished(job.platform.name(), &job.shop.id, &job.link.id)?;
+    let pre = Preflight { checks: Vec::new(), export: None };
+    let Some(attempt) = unfinished else {
+        ctx.ui.print(&format!("{} is already disconnected from {}; nothing to do", job.link.handle, job.shop.name));
+        ctx.ui.print_json(&job.receipt("already_disconnected", &pre, None));
+        return Ok(());
+    };
+    ctx.ui.note(&format!("finishing the disconnect of {} started at {}", job.link.handle, attempt.time.to_rfc3339()));
+    let mut receipt = job.receipt("disconnected", &pre, None);
+    receipt.recovered = true;
+    receipt.verified_gone = true;
+    receipt.request_ids = attempt.request_ids;
+    finish(job, receipt, &audit)
+}
+
+fn finish(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<()> {
+    let ctx = job.ctx;
+    let path = receipt::save(&ctx.settings.state_dir, &mut receipt)?;
+    let mut done = execute::event(&job.actor(), &job.shop, &job.link, "disconnect.done");
+    done.request_ids = receipt.request_ids.clone();
+    done.receipt = Some(path.clone());
+    audit.append(&done)?;
+    if ctx.ui.is_json() {
+        ctx.ui.print_json(&receipt);
+    } else if receipt.verified_gone {
+        ctx.ui.print(&format!(
+            "{} {} is disconnected from {}",
+            ctx.ui.paint(Style::Green, "✓"),
+            job.link.handle,
+            job.shop.name
+        ));
+        ctx.ui.print(&format!("  receipt: {}", path.display()));
+    } else {
+        ctx.ui.print(&format!("{} is still linked: finish the steps above, then rerun with --wait", job.link.handle));
+        ctx.ui.print(&format!("  receipt: {}", path.display()));
+    }
+    Ok(())
+}
+
+fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
+    let ctx = job.ctx;
+    let s = &job.shop;
+    let l = &job.link;
+    let mut text = format!(
+        "Subject: Please remove {handle} from TikTok Shop {shop} ({id})\n\n\
+         Hello,\n\nplease unlink the account {handle} ({kind}, \"{name}\", link id {link_id}) from our shop \
+         {shop} (shop id {id}, region {region}). It was linked on {since}.\n\n\
+         We are the shop owner; we have exported and verified our records and understand that \
+         {handle} will lose access to the shop afterwards.\n\nPlease confirm when it is done.\n\nThank you.\n",
+        handle = l.handle,
+        shop = s.name,
+        id = s.id,
+        kind = l.kind.as_str(),
+        name = l.display_name,
+        link_id = l.id,
+        region = s.region,
+        since = l.linked_since.map_or("an unknown date".into(), |t| t.format("%Y-%m-%d").to_string()),
+    );
+    text.push_str("\nWhat to do:\n");
+    for step in &plan.manual_steps {
+        text.push_str(&format!("  - {step}\n"));
+    }
+    let mut receipt = job.receipt("support_request", pre, Some(plan));
+    receipt.support_request = Some(text.clone());
+    let path = receipt::save(&ctx.settings.state_dir, &mut receipt)?;
+    let mut event = execute::event(&job.actor(), s, l, "disconnect.support_request");
+    event.receipt = Some(path.clone());
+    AuditLog::new(&ctx.settings.state_dir).append(&event)?;
+    if ctx.ui.is_json() {
+        ctx.ui.print_json(&receipt);
+    } else {
+        ctx.ui.print(&format!("{} can only be unlinked by the platform's support. Send them this:\n", l.handle));
+        ctx.ui.print(&text);
+        ctx.ui.print(&format!("  saved: {}", path.display()));
+    }
+    Ok(())
+}
+
+fn print_preflight(ui: &Ui, pre: &Preflight) {
+    if ui.is_json() {
+        return;
+    }
+    ui.note(&ui.paint_err(Style::Bold, "Preflight"));
+    for c in &pre.checks {
+        let mark = match (c.ok, c.overridden, c.severity) {
+            (true, _, _) => ui.paint_err(Style::Green, "✓"),
+            (false, true, _) => ui.paint_err(Style::Yellow, "! overridden:"),
+            (false, false, preflight::Severity::Warning) => ui.paint_err(Style::Yellow, "!"),
+            (false, false, preflight::Severity::Blocker) => ui.paint_err(Style::Red, "✗"),
+        };
+        ui.note(&format!("  {mark} {}", c.message));
+    }
+}
+
+fn print_plan(ui: &Ui, link: &Link, plan: &Plan) {
+    if ui.is_json() {
+        return;
+    }
+    ui.note(&ui.paint_err(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, link.kind.as_str())));
+    for (n, step) in plan.steps.iter().enumerate() {
+        ui.note(&format!("  {}. {step}", n + 1));
+    }
+    ui.note(&ui.paint_err(Style::Bold, "What stops working"));
+    for c in &plan.consequences {
+        ui.note(&format!("  - {c}"));
+    }
+}
+
+fn print_manual_steps(ui: &Ui, steps: &[String]) {
+    ui.note(&ui.paint_err(Style::Bold, "Now, in the platform's own UI"));
+    for (n, s) in steps.iter().enumerate() {
+        ui.note(&format!("  {}. {s}", n + 1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+}

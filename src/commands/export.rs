@@ -1,0 +1,222 @@
+//! `shopunlink export`: every sale, listing and payout record, streamed to disk.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use clap::Args;
+
+use super::{Ctx, select_shop};
+use crate::error::{Error, Result};
+use crate::export::index::{self, Index};
+use crate::export::manifest::Manifest;
+use crate::export::pipeline::{self, Outcome};
+use crate::export::{ExportPlan, Format};
+use crate::platform::{Dataset, TimeRange};
+use crate::ui::Style;
+
+/// Export every sale, listing and payout record to a private directory, with a manifest.
+///
+/// Each dataset becomes <dataset>.ndjson: one record per line, exactly as the platform sent it.
+/// manifest.json is written last, with record counts, sizes and SHA-256 checksums. An interrupted
+/// export (Ctrl-C, crash, lost network) continues where it stopped when rerun with the same
+/// arguments. Prove it complete with `shopunlink verify DIR`.
+///
+/// Examples:
+///   shopunlink export
+///   shopunlink export --out ./backup --datasets orders,payments --since 2026-01-01
+///   shopunlink export --format both --json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ExportArgs {
+    /// Shop id or name (optional when the profile has one shop)
+    #[arg(long, value_name = "SHOP")]
+    pub shop: Option<String>,
+
+    /// Output directory [default: ./shopunlink-export-<shop>-<date>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Comma-separated datasets [default: all]: orders, products, statements,
+    /// statement_transactions, payments, withdrawals
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub datasets: Vec<Dataset>,
+
+    /// Only records from this day (UTC, YYYY-MM-DD) or instant (RFC 3339) on
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+
+    /// Only records up to and including this day (UTC), or before this RFC 3339 instant
+    #[arg(long, value_name = "DATE", value_parser = parse_until)]
+    pub until: Option<DateTime<Utc>>,
+
+    /// Files per dataset: ndjson, or csv/both for NDJSON plus a CSV flattening
+    #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Start over, discarding an unfinished or finished export in --out
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// Datasets fetched at the same time
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: u16,
+}
+
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time (2026-01-31T12:00:00Z)"))
+}
+
+/// `--since`: a day means its first second (UTC).
+pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    match parse_day(s) {
+        Some(d) => Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()),
+        None => parse_instant(s),
+    }
+}
+
+/// `--until`: a day is included whole, so the bound is the next midnight (UTC).
+pub fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    match parse_day(s) {
+        Some(d) => Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc() + Duration::days(1)),
+        None => parse_instant(s),
+    }
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.2} GB", n as f64 / 1e9),
+    }
+}
+
+/// Runs `export`.
+pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
+    if let (Some(s), Some(u)) = (args.since, args.until)
+        && s >= u
+    {
+        return Err(
+            Error::usage("--since must be before --until").with_hint("dates are UTC; --until includes its whole day")
+        );
+    }
+    let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
+    let shop = select_shop(platform.shops().await?, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
+    let supported = platform.datasets();
+    let datasets = if args.datasets.is_empty() { supported.clone() } else { args.datasets.clone() };
+    if let Some(d) = datasets.iter().find(|d| !supported.contains(d)) {
+        return Err(Error::usage(format!("the {} platform has no {d} dataset", platform.name())));
+    }
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let base = ctx.settings.profile_config.export_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        base.join(format!("shopunlink-export-{}-{}", slug(&shop.name), Utc::now().format("%Y-%m-%d")))
+    });
+    let plan = ExportPlan {
+        dir: dir.clone(),
+        platform: platform.name().into(),
+        profile: ctx.settings.profile.clone(),
+        shop: shop.clone(),
+        datasets,
+        range: TimeRange { since: args.since, until: args.until },
+        format: args.format,
+        fresh: args.fresh,
+        concurrency: args.jobs.into(),
+    };
+    let started = Instant::now();
+    let observer = ctx.ui.export_progress();
+    let result = pipeline::run(platform.clone(), plan, observer.clone()).await;
+    observer.clear();
+    let (manifest, sha256, note) = match result? {
+        Outcome::Written { manifest, sha256, resumed } => {
+            (manifest, sha256, if resumed { "Resumed and finished" } else { "Exported" })
+        }
+        Outcome::AlreadyComplete { manifest, sha256 } => (manifest, sha256, "Already complete:"),
+    };
+    index::Index::upsert(
+        &ctx.settings.state_dir,
+        index::Entry {
+            platform: manifest.platform.clone(),
+            profile: manifest.profile.clone(),
+            shop_id: manifest.shop.id.clone(),
+            dir: index::absolute(&dir),
+            manifest_sha256: sha256,
+            started_at: manifest.started_at,
+            finished_at: manifest.finished_at,
+            verified: keep_verified(ctx, &dir, &manifest)?,
+            verified_at: None,
+        },
+    )?;
+    report(ctx, &dir, &manifest, note, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// An export that was already complete keeps its verified mark if its manifest is unchanged.
+fn keep_verified(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest) -> Result<bool> {
+    let index = Index::load(&ctx.settings.state_dir)?;
+    let abs = index::absolute(dir);
+    Ok(index.exports.iter().any(|e| e.dir == abs && e.verified && e.finished_at == manifest.finished_at))
+}
+
+fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, note: &str, secs: f64) {
+    let ui = ctx.ui;
+    let records: u64 = manifest.datasets.iter().map(|d| d.records).sum();
+    let bytes: u64 = manifest.datasets.iter().map(|d| d.bytes).sum();
+    if ui.is_json() {
+        let mut doc = serde_json::to_value(manifest).unwrap_or_default();
+        doc["dir"] = dir.display().to_string().into();
+        ui.print_json(&doc);
+    } else {
+        for d in &manifest.datasets {
+            let csv = if d.csv.is_empty() { String::new() } else { format!(" + {} csv", d.csv.len()) };
+            ui.print(&format!("  {:<24} {:>10} records  {:>10}{csv}", d.name, d.records, human_bytes(d.bytes)));
+        }
+    }
+    ui.note(&format!(
+        "{} {note} {records} records ({}) from {} to {} in {secs:.1}s",
+        ui.paint_err(Style::Green, "✓"),
+        human_bytes(bytes),
+        manifest.shop.name,
+        dir.display()
+    ));
+    ui.note(&format!("  next: shopunlink verify {}", dir.display()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_days_or_instants() {
+        assert_eq!(parse_since("2026-01-31").unwrap().to_rfc3339(), "2026-01-31T00:00:00+00:00");
+        assert_eq!(parse_until("2026-01-31").unwrap().to_rfc3339(), "2026-02-01T00:00:00+00:00");
+        assert_eq!(parse_since("2026-01-31T12:00:00+02:00").unwrap().to_rfc3339(), "2026-01-31T10:00:00+00:00");
+        assert!(parse_since("31/01/2026").is_err());
+        assert!(parse_until("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn slugs_are_path_safe() {
+        assert_eq!(slug("Demo Crafts Co."), "demo-crafts-co");
+        assert_eq!(slug("Zoë's / Shop"), "zo-s-shop");
+    }
+}

@@ -1,0 +1,66 @@
+//! One file per subcommand: its `Args` (whose doc comment is the `--help` text) and its `run`.
+
+pub mod completions;
+pub mod disconnect;
+pub mod export;
+pub mod sandbox;
+pub mod status;
+pub mod verify;
+
+use crate::cli::Command;
+use crate::error::{Error, Result};
+use crate::platform::{self, Platform, PlatformContext, Shop};
+use crate::settings::Settings;
+use crate::ui::Ui;
+
+/// What every command gets: the resolved settings and the output handle.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// Flags, environment and config, resolved.
+    pub settings: &'a Settings,
+    /// The only way to print or prompt.
+    pub ui: &'a Ui,
+}
+
+impl Ctx<'_> {
+    /// Opens the platform chosen by `--platform` / env / config.
+    pub fn platform(&self) -> Result<Box<dyn Platform>> {
+        platform::open(&self.settings.platform, &self.platform_context())
+    }
+
+    /// What a platform constructor needs from the settings.
+    pub fn platform_context(&self) -> PlatformContext {
+        PlatformContext { profile: self.settings.profile.clone(), state_dir: self.settings.state_dir.clone() }
+    }
+}
+
+/// Runs one subcommand.
+pub async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<()> {
+    match command {
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Export(args) => export::run(ctx, args).await,
+        Command::Verify(args) => verify::run(ctx, args).await,
+        Command::Disconnect(args) => disconnect::run(ctx, args).await,
+        Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Completions(args) => completions::run(ctx, args),
+    }
+}
+
+/// Picks the shop named by `query`, or the only shop when there is one.
+pub fn select_shop(shops: Vec<Shop>, query: Option<&str>) -> Result<Shop> {
+    let known = || shops.iter().map(|s| format!("{} ({})", s.name, s.id)).collect::<Vec<_>>().join(", ");
+    match query {
+        Some(q) => {
+            let listing = known();
+            shops.into_iter().find(|s| s.matches(q)).ok_or_else(|| {
+                Error::not_found(format!("no shop {q:?} on this profile")).with_hint(format!("known shops: {listing}"))
+            })
+        }
+        None if shops.len() == 1 => Ok(shops.into_iter().next().expect("one shop")),
+        None if shops.is_empty() => Err(Error::not_found("this profile can see no shops")
+            .with_hint("authorise a shop with `shopunlink auth login`, or check `--platform`")),
+        None => Err(Error::usage("this profile has several shops; say which one")
+            .with_hint(format!("pass --shop with one of: {}", known()))
+            .with_detail("flag", "--shop")),
+    }
+}

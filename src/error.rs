@@ -1,0 +1,228 @@
+//! One error type for the whole program.
+//!
+//! Every failure carries a [`ErrorKind`], and the kind alone decides the exit code (SPEC §4), so a
+//! command can never pick an exit code by accident. Messages are written for the user: `message`
+//! says what went wrong, `causes` say why (outermost first), `hints` say what to do about it.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// What kind of failure this is; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A bug or an I/O error outside the cases below (exit 1).
+    Internal,
+    /// Bad flags or arguments, or input needed under `--no-input` (exit 2).
+    Usage,
+    /// The user declined a confirmation (exit 3).
+    Cancelled,
+    /// Missing or invalid credentials, or a wrong second factor (exit 4).
+    Auth,
+    /// A preflight check refuses the operation (exit 5).
+    Refused,
+    /// Network, 5xx, rate limiting after retries, or an unreadable response (exit 6).
+    Platform,
+    /// Unknown shop or link (exit 7).
+    NotFound,
+    /// An export is incomplete, altered or corrupt (exit 8).
+    Verification,
+    /// Ctrl-C or SIGTERM (exit 130).
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// The documented process exit code for this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Internal => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Cancelled => 3,
+            ErrorKind::Auth => 4,
+            ErrorKind::Refused => 5,
+            ErrorKind::Platform => 6,
+            ErrorKind::NotFound => 7,
+            ErrorKind::Verification => 8,
+            ErrorKind::Interrupted => 130,
+        }
+    }
+}
+
+/// A user-facing error: kind, message, cause chain, hints and machine-readable details.
+/// Boxed so that `Result<T>` stays one pointer wide on the happy path.
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    causes: Vec<String>,
+    hints: Vec<String>,
+    details: Map<String, Value>,
+}
+
+/// The crate-wide result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a one-line message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+            details: Map::new(),
+        }))
+    }
+
+    /// Exit 1: something that should not happen.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    /// Exit 2: bad input from the user.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+    /// Exit 4: credentials or second factor.
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Auth, message)
+    }
+    /// Exit 5: a safety check said no.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Refused, message)
+    }
+    /// Exit 6: the platform failed or answered something unreadable.
+    pub fn platform(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Platform, message)
+    }
+    /// Exit 7: unknown shop or link.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+    /// Exit 8: an export did not verify.
+    pub fn verification(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Verification, message)
+    }
+    /// Exit 3: the user said no.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Cancelled, message)
+    }
+    /// Exit 130: interrupted by a signal.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Interrupted, message)
+    }
+
+    /// An I/O failure on `path`, phrased as `what` (e.g. "cannot write").
+    pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
+        Self::internal(format!("{what} {}", path.display()))
+            .with_cause(err.to_string())
+            .with_detail("path", path.display().to_string())
+    }
+
+    /// Adds a "caused by" line.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.0.causes.push(cause.to_string());
+        self
+    }
+
+    /// Adds a "hint" line.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.0.hints.push(hint.into());
+        self
+    }
+
+    /// Adds a machine-readable field to the `--json` error document.
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Wraps this error in a higher-level message, keeping kind, hints and details.
+    pub fn context(mut self, message: impl Into<String>) -> Self {
+        let inner = std::mem::replace(&mut self.0.message, message.into());
+        self.0.causes.insert(0, inner);
+        self
+    }
+
+    /// Changes the kind (and so the exit code), keeping everything else.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.0.kind = kind;
+        self
+    }
+
+    /// The kind, which decides the exit code.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+    /// The "caused by" lines, outermost first.
+    pub fn causes(&self) -> &[String] {
+        &self.0.causes
+    }
+    /// The "hint" lines.
+    pub fn hints(&self) -> &[String] {
+        &self.0.hints
+    }
+    /// A detail previously attached with [`Error::with_detail`].
+    pub fn detail(&self, key: &str) -> Option<&Value> {
+        self.0.details.get(key)
+    }
+
+    /// The `{"error": {...}}` document printed under `--json` (SPEC §4).
+    pub fn to_json(&self) -> Value {
+        let mut error = Map::new();
+        error.insert("kind".into(), serde_json::to_value(self.0.kind).unwrap_or(Value::Null));
+        error.insert("message".into(), self.0.message.clone().into());
+        error.insert("causes".into(), self.0.causes.clone().into());
+        error.insert("hint".into(), if self.0.hints.is_empty() { Value::Null } else { self.0.hints.join("\n").into() });
+        error.insert("exit_code".into(), self.0.kind.exit_code().into());
+        for (k, v) in &self.0.details {
+            error.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        serde_json::json!({ "schema_version": 1, "error": Value::Object(error) })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)?;
+        for cause in &self.0.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        assert_eq!(ErrorKind::Usage.exit_code(), 2);
+        assert_eq!(ErrorKind::Refused.exit_code(), 5);
+        assert_eq!(ErrorKind::Verification.exit_code(), 8);
+        assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+    }
+
+    #[test]
+    fn context_keeps_kind_and_pushes_the_old_message_down() {
+        let e = Error::not_found("no link x").with_hint("try y").context("cannot disconnect");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.message(), "cannot disconnect");
+        assert_eq!(e.causes(), ["no link x"]);
+        let json = e.to_json();
+        assert_eq!(json["error"]["exit_code"], 7);
+        assert_eq!(json["error"]["hint"], "try y");
+    }
+}

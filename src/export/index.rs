@@ -1,0 +1,86 @@
+//! The export index: `state/exports.json`, every export this home has written or verified.
+//!
+//! The disconnect preflight asks it for a complete, verified export of the shop that is newer
+//! than the shop's last data change; `export` adds entries and `verify` marks them verified.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+
+/// One export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Platform name.
+    pub platform: String,
+    /// Profile name.
+    pub profile: String,
+    /// Shop id.
+    pub shop_id: String,
+    /// Absolute path of the export directory.
+    pub dir: PathBuf,
+    /// SHA-256 of its `manifest.json`.
+    pub manifest_sha256: String,
+    /// When the export started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// True when `verify` passed on exactly this manifest.
+    pub verified: bool,
+    /// When `verify` last ran on it.
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// The whole index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    /// Exports, oldest first.
+    pub exports: Vec<Entry>,
+}
+
+impl Index {
+    fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join("exports.json")
+    }
+
+    /// Loads the index (empty if none).
+    pub fn load(state_dir: &Path) -> Result<Index> {
+        let path = Self::path(state_dir);
+        let Some(text) = fsutil::read_optional(&path)? else { return Ok(Index::default()) };
+        serde_json::from_str(&text).map_err(|e| {
+            Error::internal(format!("the export index {} is corrupt", path.display()))
+                .with_cause(e)
+                .with_hint("move it aside; `shopunlink verify DIR` rebuilds the entry of each export")
+        })
+    }
+
+    fn save(&self, state_dir: &Path) -> Result<()> {
+        fsutil::create_private_dir(state_dir)?;
+        let text = serde_json::to_vec_pretty(self).expect("the index always serialises");
+        fsutil::write_atomic(&Self::path(state_dir), &text)
+    }
+
+    /// Adds or replaces the entry for `entry.dir` and saves.
+    pub fn upsert(state_dir: &Path, entry: Entry) -> Result<()> {
+        let mut index = Index::load(state_dir)?;
+        index.exports.retain(|e| e.dir != entry.dir);
+        index.exports.push(entry);
+        index.save(state_dir)
+    }
+
+    /// The newest verified export of a shop.
+    pub fn latest(&self, platform: &str, shop_id: &str) -> Option<&Entry> {
+        self.exports
+            .iter()
+            .filter(|e| e.platform == platform && e.shop_id == shop_id)
+            .max_by_key(|e| (e.verified, e.finished_at))
+    }
+}
+
+/// An export directory as the index stores it: absolute, so the preflight finds it from anywhere.
+pub fn absolute(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+}

@@ -1,0 +1,124 @@
+//! `manifest.json`: what an export holds, written last and atomically (SPEC §8).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::platform::TimeRange;
+
+/// The manifest's file name.
+pub const FILE: &str = "manifest.json";
+
+/// The tool that wrote an export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Always "shopunlink".
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The shop an export came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopRef {
+    /// Platform id.
+    pub id: String,
+    /// Name at export time.
+    pub name: String,
+    /// Market.
+    pub region: String,
+}
+
+/// A secondary file of a dataset (the CSV flattening).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// File name inside the export directory.
+    pub file: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of the whole file.
+    pub sha256: String,
+}
+
+/// One dataset's entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetEntry {
+    /// Dataset name.
+    pub name: String,
+    /// The NDJSON file.
+    pub file: String,
+    /// Lines in the NDJSON file.
+    pub records: u64,
+    /// Size of the NDJSON file.
+    pub bytes: u64,
+    /// SHA-256 of the NDJSON file.
+    pub sha256: String,
+    /// The CSV flattening, when asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub csv: Vec<FileEntry>,
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always 1.
+    pub schema_version: u32,
+    /// Who wrote it.
+    pub tool: Tool,
+    /// Platform name.
+    pub platform: String,
+    /// Profile name.
+    pub profile: String,
+    /// Which shop.
+    pub shop: ShopRef,
+    /// The time window exported.
+    pub range: TimeRange,
+    /// `ndjson`, `csv` or `both`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// When the (first attempt of the) export started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// True only when every dataset was written in full.
+    pub complete: bool,
+    /// The datasets.
+    pub datasets: Vec<DatasetEntry>,
+}
+
+fn default_format() -> String {
+    "ndjson".into()
+}
+
+impl Manifest {
+    /// Serialises it the one way it is written (so its sha256 is stable).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut text = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
+        text.push(b'\n');
+        text
+    }
+
+    /// Writes `dir/manifest.json` atomically and returns its sha256.
+    pub fn write(&self, dir: &Path) -> Result<String> {
+        let bytes = self.to_bytes();
+        fsutil::write_atomic(&dir.join(FILE), &bytes)?;
+        Ok(hex::encode(Sha256::digest(&bytes)))
+    }
+
+    /// Reads `dir/manifest.json`; returns the manifest and the sha256 of its bytes.
+    pub fn read(dir: &Path) -> Result<Option<(Manifest, String)>> {
+        let path = dir.join(FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        };
+        let manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::verification(format!("{} is not a readable manifest", path.display())).with_cause(e))?;
+        Ok(Some((manifest, hex::encode(Sha256::digest(&bytes)))))
+    }
+}

@@ -1,0 +1,355 @@
+//! The export pipeline: platform pages → per-dataset writers → checkpoint → manifest.
+//!
+//! Datasets run as separate tasks (at most `concurrency` at once). Each pulls one page at a time
+//! and writes it before asking for the next, so memory holds a page per dataset however large
+//! the shop. Every few megabytes (or seconds) a dataset commits: its files are flushed and synced,
+//! and only then does the checkpoint move forward. On Ctrl-C or an error, every task stops at its
+//! next page boundary, commits, and the run is resumable with the same command.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
+use super::csv::CsvWriter;
+use super::hashed_file::HashedFile;
+use super::manifest::{self, DatasetEntry, FileEntry, Manifest, ShopRef, Tool};
+use super::{ExportPlan, Observer};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsutil;
+use crate::interrupt;
+use crate::platform::{Dataset, PageRequest, Platform};
+
+/// Commit (flush + fsync + checkpoint) after this many new bytes...
+const COMMIT_BYTES: u64 = 16 << 20;
+/// ...or this much time, whichever comes first.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What an export run ended with.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The export was written (or finished) now.
+    Written {
+        /// The manifest.
+        manifest: Manifest,
+        /// SHA-256 of `manifest.json`.
+        sha256: String,
+        /// True when an earlier interrupted run was continued.
+        resumed: bool,
+    },
+    /// The directory already held this export, complete; nothing was done.
+    AlreadyComplete {
+        /// The manifest found.
+        manifest: Manifest,
+        /// SHA-256 of `manifest.json`.
+        sha256: String,
+    },
+}
+
+fn fingerprint(plan: &ExportPlan) -> Fingerprint {
+    Fingerprint {
+        platform: plan.platform.clone(),
+        shop_id: plan.shop.id.clone(),
+        datasets: plan.datasets.iter().map(|d| d.to_string()).collect(),
+        since: plan.range.since.map(|t| t.to_rfc3339()),
+        until: plan.range.until.map(|t| t.to_rfc3339()),
+        format: plan.format.as_str().into(),
+    }
+}
+
+fn same_request(manifest: &Manifest, plan: &ExportPlan) -> bool {
+    manifest.platform == plan.platform
+        && manifest.shop.id == plan.shop.id
+        && manifest.range == plan.range
+        && manifest.format == plan.format.as_str()
+        && manifest.datasets.iter().map(|d| d.name.as_str()).eq(plan.datasets.iter().map(|d| d.as_str()))
+}
+
+/// Files this export may write in `dir`, so `--fresh` removes ours and nothing else.
+fn our_files(plan: &ExportPlan) -> Vec<String> {
+    let mut files = vec![manifest::FILE.to_owned()];
+    for d in &plan.datasets {
+        files.push(format!("{d}.ndjson"));
+        files.extend(super::csv::tables(*d).iter().map(|t| t.file_name(*d)));
+    }
+    files
+}
+
+/// Decides what to do with the output directory: start, resume, report complete, or refuse.
+fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
+    let dir = &plan.dir;
+    let fresh_checkpoint = || Checkpoint {
+        fingerprint: fingerprint(plan),
+        started_at: Utc::now(),
+        datasets: plan.datasets.iter().map(|d| (d.to_string(), DatasetProgress::default())).collect(),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io("cannot read the export directory", dir, e)),
+    };
+    let ours = entries.iter().any(|n| n == checkpoint::DIR || n == manifest::FILE);
+    if !entries.is_empty() && !ours {
+        return Err(Error::usage(format!("{} exists and is not a shopunlink export", dir.display()))
+            .with_hint("choose a new or empty directory with --out; nothing was written")
+            .with_detail("path", dir.display().to_string()));
+    }
+    if plan.fresh {
+        for name in our_files(plan) {
+            match std::fs::remove_file(dir.join(&name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io("cannot remove", &dir.join(&name), e));
+                }
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir.join(checkpoint::DIR));
+    } else if let Some(ckpt) = Checkpoint::load(dir)? {
+        if ckpt.fingerprint != fingerprint(plan) {
+            return Err(Error::usage(format!(
+                "{} holds an unfinished export started with different arguments",
+                dir.display()
+            ))
+            .with_cause(format!("it was started with {}", serde_json::to_string(&ckpt.fingerprint).unwrap_or_default()))
+            .with_hint("rerun with the original arguments to continue it, or add --fresh to start over"));
+        }
+        return Ok(Ok(ckpt));
+    } else if let Some((manifest, sha256)) = manifest::Manifest::read(dir)? {
+        if manifest.complete && same_request(&manifest, plan) {
+            return Ok(Err(Outcome::AlreadyComplete { manifest, sha256 }));
+        }
+        return Err(Error::usage(format!("{} already holds a different export", dir.display()))
+            .with_hint("choose another --out, or add --fresh to replace it"));
+    }
+    fsutil::create_private_dir(dir)?;
+    fsutil::create_private_dir(&dir.join(checkpoint::DIR))?;
+    let ckpt = fresh_checkpoint();
+    ckpt.save(dir)?;
+    Ok(Ok(ckpt))
+}
+
+/// Shared state of one run.
+struct Run {
+    platform: Arc<dyn Platform>,
+    plan: ExportPlan,
+    checkpoint: Mutex<Checkpoint>,
+    observer: Arc<dyn Observer>,
+    stop: AtomicBool,
+}
+
+impl Run {
+    fn progress(&self, dataset: Dataset) -> DatasetProgress {
+        self.checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .datasets
+            .get(dataset.as_str())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn record(&self, dataset: Dataset, progress: DatasetProgress) -> Result<()> {
+        let mut ckpt = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        ckpt.datasets.insert(dataset.to_string(), progress);
+        ckpt.save(&self.plan.dir)
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || interrupt::requested()
+    }
+}
+
+/// The files of one dataset being written.
+struct Writers {
+    ndjson: HashedFile,
+    csv: Option<CsvWriter>,
+    records: u64,
+}
+
+impl Writers {
+    fn open(dir: &Path, dataset: Dataset, progress: &DatasetProgress, with_csv: bool) -> Result<Writers> {
+        let path = dir.join(format!("{dataset}.ndjson"));
+        let ndjson =
+            if progress.bytes == 0 { HashedFile::create(&path)? } else { HashedFile::resume(&path, progress.bytes)? };
+        let csv = if with_csv {
+            Some(CsvWriter::open(dir, dataset, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
+        } else {
+            None
+        };
+        Ok(Writers { ndjson, csv, records: progress.records })
+    }
+
+    fn write(&mut self, records: &[crate::platform::RawRecord]) -> Result<()> {
+        for r in records {
+            let write = self.ndjson.write_all(r.as_str().as_bytes()).and_then(|()| self.ndjson.write_all(b"\n"));
+            write.map_err(|e| Error::io("cannot write", self.ndjson.path(), e))?;
+            if let Some(csv) = &mut self.csv {
+                csv.write(r)?;
+            }
+        }
+        self.records += records.len() as u64;
+        Ok(())
+    }
+
+    /// Makes everything durable and returns the progress a checkpoint may now claim.
+    fn commit(&mut self, cursor: Option<String>, done: bool) -> Result<DatasetProgress> {
+        let bytes = self.ndjson.commit()?;
+        let csv_bytes = match &mut self.csv {
+            Some(csv) => csv.commit()?.into_iter().collect(),
+            None => Default::default(),
+        };
+        Ok(DatasetProgress { records: self.records, bytes, csv_bytes, cursor, done })
+    }
+
+    fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
+        let records = self.records;
+        let csv = match self.csv {
+            Some(csv) => {
+                csv.finish()?.into_iter().map(|(file, bytes, sha256)| FileEntry { file, bytes, sha256 }).collect()
+            }
+            None => Vec::new(),
+        };
+        let (bytes, sha256) = self.ndjson.finish()?;
+        Ok(DatasetEntry { name: dataset.to_string(), file: format!("{dataset}.ndjson"), records, bytes, sha256, csv })
+    }
+}
+
+/// Exports one dataset to the end, or to the first stop request.
+async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry> {
+    let progress = run.progress(dataset);
+    let mut writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
+    if progress.done {
+        run.observer.start(dataset, progress.records, Some(progress.records));
+        run.observer.finish(dataset, progress.records, progress.bytes);
+        return writers.finish(dataset);
+    }
+    let mut cursor = progress.cursor.clone();
+    let mut started = progress.records > 0;
+    let mut committed_bytes = progress.bytes;
+    let mut committed_at = Instant::now();
+    run.observer.start(dataset, progress.records, None);
+    loop {
+        if run.should_stop() {
+            let p = writers.commit(cursor, false)?;
+            run.record(dataset, p)?;
+            return Err(Error::interrupted(format!("the {dataset} export stopped")));
+        }
+        let request = PageRequest { dataset, range: &run.plan.range, cursor: cursor.as_deref() };
+        let page = match run.platform.page(&run.plan.shop, request).await {
+            Ok(page) => page,
+            Err(e) => {
+                run.stop.store(true, Ordering::SeqCst);
+                let p = writers.commit(cursor, false)?;
+                run.record(dataset, p)?;
+                return Err(e.context(format!("the {dataset} export failed after {} records", writers.records)));
+            }
+        };
+        if !started {
+            run.observer.start(dataset, 0, page.total);
+            started = true;
+        }
+        if let Err(e) = writers.write(&page.records) {
+            run.stop.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        run.observer.advance(dataset, writers.records, writers.ndjson.bytes());
+        let at_end = page.next.is_none() || page.records.is_empty();
+        cursor = page.next;
+        if at_end {
+            break;
+        }
+        if writers.ndjson.bytes() - committed_bytes >= COMMIT_BYTES || committed_at.elapsed() >= COMMIT_INTERVAL {
+            let p = writers.commit(cursor.clone(), false)?;
+            committed_bytes = p.bytes;
+            committed_at = Instant::now();
+            run.record(dataset, p)?;
+        }
+    }
+    let p = writers.commit(None, true)?;
+    run.record(dataset, p)?;
+    run.observer.finish(dataset, writers.records, writers.ndjson.bytes());
+    writers.finish(dataset)
+}
+
+/// Runs (or resumes) the export described by `plan`.
+pub async fn run(platform: Arc<dyn Platform>, plan: ExportPlan, observer: Arc<dyn Observer>) -> Result<Outcome> {
+    let checkpoint = match prepare(&plan)? {
+        Ok(c) => c,
+        Err(outcome) => return Ok(outcome),
+    };
+    let resumed = checkpoint.datasets.values().any(|p| p.records > 0 || p.done);
+    let started_at = checkpoint.started_at;
+    let run =
+        Arc::new(Run { platform, plan, checkpoint: Mutex::new(checkpoint), observer, stop: AtomicBool::new(false) });
+    let limit = Arc::new(tokio::sync::Semaphore::new(run.plan.concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for &dataset in &run.plan.datasets {
+        let (run, limit) = (run.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|_| Error::internal("export scheduler closed"))?;
+            export_dataset(run, dataset).await
+        }));
+    }
+    let mut entries = Vec::new();
+    let mut first_error: Option<Error> = None;
+    for task in tasks {
+        let result = task.await.unwrap_or_else(|e| Err(Error::internal("an export task panicked").with_cause(e)));
+        match result {
+            Ok(entry) => entries.push(entry),
+            Err(e) => {
+                // A real failure outranks the "stopped" of the tasks it halted.
+                let replace = first_error
+                    .as_ref()
+                    .is_none_or(|f| f.kind() == ErrorKind::Interrupted && e.kind() != ErrorKind::Interrupted);
+                if replace {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(stopped(e, &run.plan.dir));
+    }
+    finish(&run.plan, started_at, entries, resumed)
+}
+
+fn stopped(e: Error, dir: &Path) -> Error {
+    let e = e.with_detail("dir", dir.display().to_string());
+    match e.kind() {
+        ErrorKind::Interrupted => Error::interrupted("export interrupted; what was written is kept")
+            .with_hint("resume with the same command")
+            .with_detail("dir", dir.display().to_string()),
+        ErrorKind::Usage | ErrorKind::Verification => e,
+        _ => e.with_hint("what was written is kept: rerun the same command to resume"),
+    }
+}
+
+fn finish(
+    plan: &ExportPlan,
+    started_at: chrono::DateTime<Utc>,
+    entries: Vec<DatasetEntry>,
+    resumed: bool,
+) -> Result<Outcome> {
+    let manifest = Manifest {
+        schema_version: 1,
+        tool: Tool { name: "shopunlink".into(), version: env!("CARGO_PKG_VERSION").into() },
+        platform: plan.platform.clone(),
+        profile: plan.profile.clone(),
+        shop: ShopRef { id: plan.shop.id.clone(), name: plan.shop.name.clone(), region: plan.shop.region.clone() },
+        range: plan.range,
+        format: plan.format.as_str().into(),
+        started_at,
+        finished_at: Utc::now(),
+        complete: true,
+        datasets: entries,
+    };
+    fsutil::sync_dir(&plan.dir);
+    let sha256 = manifest.write(&plan.dir)?;
+    let marker: PathBuf = plan.dir.join(checkpoint::DIR);
+    let _ = std::fs::remove_dir_all(marker);
+    Ok(Outcome::Written { manifest, sha256, resumed })
+}

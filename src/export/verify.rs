@@ -1,0 +1,194 @@
+//! `verify DIR`: re-read every file of an export and compare it with the manifest.
+//!
+//! Checks, per dataset: the file exists, its size and SHA-256 match, it has as many lines as
+//! records claimed, every line is one JSON value, and the file ends with a newline. CSV files are
+//! checked for size, SHA-256 and a constant column count. The manifest must say `complete`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::manifest::{FileEntry, Manifest};
+use crate::error::{Error, Result};
+
+/// One dataset's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetReport {
+    /// Dataset name.
+    pub name: String,
+    /// True when nothing is wrong.
+    pub ok: bool,
+    /// What is wrong, one sentence each.
+    pub problems: Vec<String>,
+}
+
+/// The whole result, printed by `verify --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The export directory.
+    pub dir: PathBuf,
+    /// True when every check passed.
+    pub ok: bool,
+    /// Problems with the export as a whole (missing or incomplete manifest).
+    pub problems: Vec<String>,
+    /// Per-dataset results.
+    pub datasets: Vec<DatasetReport>,
+    /// SHA-256 of the manifest that was checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
+    /// The manifest that was checked.
+    #[serde(skip)]
+    pub manifest: Option<Manifest>,
+}
+
+struct Scan {
+    bytes: u64,
+    sha256: String,
+    lines: u64,
+    bad_line: Option<u64>,
+    ends_with_newline: bool,
+}
+
+fn io_problem(path: &Path, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("{} is missing", path.file_name().unwrap_or_default().to_string_lossy())
+    } else {
+        format!("cannot read {}: {e}", path.display())
+    }
+}
+
+/// Streams an NDJSON file once: hash, size, lines, and the first line that is not JSON.
+fn scan_ndjson(path: &Path) -> std::io::Result<Scan> {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut hasher = Sha256::new();
+    let (mut bytes, mut lines, mut bad_line, mut last) = (0u64, 0u64, None, b'\n');
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&line);
+        bytes += n as u64;
+        lines += 1;
+        last = line[n - 1];
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        if bad_line.is_none() && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            bad_line = Some(lines);
+        }
+    }
+    Ok(Scan { bytes, sha256: hex::encode(hasher.finalize()), lines, bad_line, ends_with_newline: last == b'\n' })
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+fn check_csv(dir: &Path, entry: &FileEntry, problems: &mut Vec<String>) {
+    let path = dir.join(&entry.file);
+    match hash_file(&path) {
+        Err(e) => return problems.push(io_problem(&path, &e)),
+        Ok((bytes, sha)) => {
+            if bytes != entry.bytes {
+                problems.push(format!("{} is {bytes} bytes, the manifest says {}", entry.file, entry.bytes));
+            } else if sha != entry.sha256 {
+                problems.push(format!("{} has been altered (sha256 differs)", entry.file));
+            }
+        }
+    }
+    if let Ok(mut reader) = csv::ReaderBuilder::new().flexible(false).from_path(&path)
+        && let Some(Err(e)) = reader.records().find(Result::is_err)
+    {
+        problems.push(format!("{} is not well-formed CSV: {e}", entry.file));
+    }
+}
+
+fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry) -> DatasetReport {
+    let mut problems = Vec::new();
+    let path = dir.join(&entry.file);
+    match scan_ndjson(&path) {
+        Err(e) => problems.push(io_problem(&path, &e)),
+        Ok(scan) => {
+            if scan.bytes != entry.bytes {
+                problems.push(format!("{} is {} bytes, the manifest says {}", entry.file, scan.bytes, entry.bytes));
+            }
+            if scan.lines != entry.records {
+                problems
+                    .push(format!("{} has {} records, the manifest says {}", entry.file, scan.lines, entry.records));
+            }
+            if scan.sha256 != entry.sha256 {
+                problems.push(format!("{} has been altered (sha256 differs from the manifest)", entry.file));
+            }
+            if let Some(n) = scan.bad_line {
+                problems.push(format!("{} line {n} is not valid JSON", entry.file));
+            }
+            if !scan.ends_with_newline {
+                problems.push(format!("{} ends in the middle of a record", entry.file));
+            }
+        }
+    }
+    for csv in &entry.csv {
+        check_csv(dir, csv, &mut problems);
+    }
+    DatasetReport { name: entry.name.clone(), ok: problems.is_empty(), problems }
+}
+
+/// Verifies the export in `dir`. Problems are reported in the result; only an unreadable
+/// directory is an error.
+pub fn verify(dir: &Path) -> Result<Report> {
+    if !dir.is_dir() {
+        return Err(Error::not_found(format!("{} is not a directory", dir.display()))
+            .with_hint("pass the directory `shopunlink export` wrote (see its --out)"));
+    }
+    let mut report = Report {
+        schema_version: 1,
+        dir: dir.to_owned(),
+        ok: false,
+        problems: Vec::new(),
+        datasets: Vec::new(),
+        manifest_sha256: None,
+        manifest: None,
+    };
+    let (manifest, sha) = match Manifest::read(dir) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let resumable = dir.join(super::checkpoint::DIR).exists();
+            report.problems.push(if resumable {
+                "manifest.json is missing: this export never finished (rerun the export command to resume it)".into()
+            } else {
+                "manifest.json is missing: this is not a finished shopunlink export".into()
+            });
+            return Ok(report);
+        }
+        Err(e) => {
+            report.problems.push(e.to_string());
+            return Ok(report);
+        }
+    };
+    if !manifest.complete {
+        report.problems.push("the manifest says the export is not complete".into());
+    }
+    report.datasets = manifest.datasets.iter().map(|d| check_dataset(dir, d)).collect();
+    report.ok = report.problems.is_empty() && report.datasets.iter().all(|d| d.ok);
+    report.manifest_sha256 = Some(sha);
+    report.manifest = Some(manifest);
+    Ok(report)
+}

@@ -1,0 +1,315 @@
+//! The platform-neutral model every command works with (SPEC §5).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::money::Money;
+
+/// What kind of account or app is linked to a shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The shop's official TikTok account (the shop tab lives here).
+    OfficialAccount,
+    /// An extra TikTok account used for marketing.
+    MarketingAccount,
+    /// A creator who sells the shop's products for commission.
+    AffiliateCreator,
+    /// A third-party app authorised to call the API for the shop.
+    AppAuthorization,
+}
+
+impl LinkKind {
+    /// The snake_case name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::OfficialAccount => "official_account",
+            LinkKind::MarketingAccount => "marketing_account",
+            LinkKind::AffiliateCreator => "affiliate_creator",
+            LinkKind::AppAuthorization => "app_authorization",
+        }
+    }
+}
+
+/// How the platform lets a link go (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisconnectMode {
+    /// The tool does it through the API.
+    Api,
+    /// Only the owner can, in the platform's own UI; the tool guides and waits.
+    Guided,
+    /// Only the platform's support can; the tool writes the request.
+    Support,
+}
+
+impl DisconnectMode {
+    /// The snake_case name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectMode::Api => "api",
+            DisconnectMode::Guided => "guided",
+            DisconnectMode::Support => "support",
+        }
+    }
+}
+
+/// Whether a link is currently in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Linked and working.
+    Linked,
+    /// Gone.
+    Unlinked,
+}
+
+/// One account or app linked to a shop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    /// Stable id on the platform.
+    pub id: String,
+    /// What is linked.
+    pub kind: LinkKind,
+    /// The handle users know it by (`@democrafts`), or an app's slug.
+    pub handle: String,
+    /// A human name.
+    pub display_name: String,
+    /// Linked or not.
+    pub state: LinkState,
+    /// When the link was made, if the platform says.
+    pub linked_since: Option<DateTime<Utc>>,
+    /// How it can be undone.
+    pub disconnect: DisconnectMode,
+    /// Platform-specific facts shown in status (scopes, webhooks, pending commission...).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Link {
+    /// True when `query` names this link: its id, or its handle with or without `@`, any case.
+    pub fn matches(&self, query: &str) -> bool {
+        let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
+        self.id == query || bare(&self.handle) == bare(query)
+    }
+}
+
+/// A shop and its links.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shop {
+    /// Stable id on the platform.
+    pub id: String,
+    /// The shop's name.
+    pub name: String,
+    /// Two-letter market code.
+    pub region: String,
+    /// Everything linked to it.
+    pub links: Vec<Link>,
+    /// When the shop's exportable data last changed, as far as the platform knows. An export older
+    /// than this no longer covers everything (SPEC §6 preflight).
+    #[serde(skip)]
+    pub data_changed_at: Option<DateTime<Utc>>,
+    /// Opaque per-platform data the platform needs to address the shop (e.g. TikTok's cipher).
+    #[serde(skip)]
+    pub handle: String,
+}
+
+impl Shop {
+    /// True when `query` names this shop: its id or its name, any case.
+    pub fn matches(&self, query: &str) -> bool {
+        self.id == query || self.name.eq_ignore_ascii_case(query)
+    }
+}
+
+/// What stands between a shop and a safe disconnect, as the platform reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Readiness {
+    /// Money earned but not yet paid out (unsettled orders, reserves).
+    pub pending_funds: Option<Money>,
+    /// Withdrawals the platform is still processing.
+    pub processing_withdrawals: u64,
+    /// Orders that still need the seller (to ship, to hand over).
+    pub open_orders: u64,
+    /// Listings customers can buy now.
+    pub active_listings: u64,
+    /// Affiliate commission not yet paid, per affiliate link.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_commissions: Vec<Commission>,
+}
+
+/// Commission owed to (or through) one affiliate link.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Commission {
+    /// The affiliate link.
+    pub link_id: String,
+    /// How much is not yet paid.
+    pub amount: Money,
+}
+
+/// One exportable record type (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    /// Sales orders with their line items.
+    Orders,
+    /// Product listings with their SKUs.
+    Products,
+    /// Settlement statements.
+    Statements,
+    /// The transactions inside each statement.
+    StatementTransactions,
+    /// Payouts to the seller's bank.
+    Payments,
+    /// Withdrawals, settlements, transfers and reversals.
+    Withdrawals,
+}
+
+impl Dataset {
+    /// Every dataset, in export order.
+    pub const ALL: [Dataset; 6] = [
+        Dataset::Orders,
+        Dataset::Products,
+        Dataset::Statements,
+        Dataset::StatementTransactions,
+        Dataset::Payments,
+        Dataset::Withdrawals,
+    ];
+
+    /// The name used on the command line, in file names and in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataset::Orders => "orders",
+            Dataset::Products => "products",
+            Dataset::Statements => "statements",
+            Dataset::StatementTransactions => "statement_transactions",
+            Dataset::Payments => "payments",
+            Dataset::Withdrawals => "withdrawals",
+        }
+    }
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Dataset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Dataset::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Dataset::ALL.iter().map(|d| d.as_str()).collect();
+            format!("unknown dataset {s:?} (known: {})", names.join(", "))
+        })
+    }
+}
+
+/// A half-open time window `[since, until)`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive end.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// True when `t` falls inside the window.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// One record exactly as the platform produced it: a single line of compact JSON text.
+///
+/// Records are carried as text, never as parsed values, so an export writes back the bytes the
+/// platform sent: no field dropped, renamed, reordered or re-formatted (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord(Box<str>);
+
+impl RawRecord {
+    /// Wraps JSON text the platform produced itself (already valid, compact JSON).
+    pub fn from_trusted(json: String) -> Self {
+        debug_assert!(!json.contains('\n'));
+        RawRecord(json.into_boxed_str())
+    }
+
+    /// Wraps a record cut out of a response body. JSON allows newlines only as whitespace between
+    /// tokens; those (and only those) are removed so that one record stays one NDJSON line.
+    pub fn from_raw(raw: &serde_json::value::RawValue) -> Self {
+        let text = raw.get();
+        if !text.contains(['\n', '\r']) {
+            return RawRecord(text.into());
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut in_string = false;
+        let mut escaped = false;
+        for c in text.chars() {
+            if in_string {
+                out.push(c);
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+                out.push(c);
+            } else if c != '\n' && c != '\r' {
+                out.push(c);
+            }
+        }
+        RawRecord(out.into_boxed_str())
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One page of records and the cursor to the next page.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// Records in platform order.
+    pub records: Vec<RawRecord>,
+    /// Opaque cursor for the next page; `None` at the end.
+    pub next: Option<String>,
+    /// Total records in the dataset (for the given range), when the platform knows it.
+    pub total: Option<u64>,
+}
+
+/// A second-factor challenge the platform sent to the seller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Platform id of the challenge.
+    pub id: String,
+    /// Where the code went, for the prompt ("the seller's phone ending 45").
+    pub sent_to: String,
+    /// When the code stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Proof that the second factor was passed, handed to [`super::Platform::disconnect`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// The platform accepted its challenge; the id binds the disconnect to it.
+    Challenge(String),
+    /// The profile's own TOTP was checked locally.
+    LocalTotp,
+}
+
+/// What the platform did in [`super::Platform::disconnect`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DisconnectOutcome {
+    /// Steps the platform performed, in order, in plain words.
+    pub performed: Vec<String>,
+    /// Steps only the owner can do in the platform's UI (guided mode).
+    pub manual_steps: Vec<String>,
+    /// The platform's request ids, for support.
+    pub request_ids: Vec<String>,
+}

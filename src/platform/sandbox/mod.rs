@@ -1,0 +1,319 @@
+//! The embedded sandbox platform: a deterministic simulated shop with real state.
+//!
+//! Records are generated a page at a time from the world's parameters ([`economy`], [`records`]),
+//! so a million-order shop costs nothing until it is read and streams in flat memory. Links,
+//! challenges and disconnects are persisted in [`world::World`]. Disconnecting needs the code the
+//! sandbox "sends" to the seller, which `shopunlink sandbox code` reveals.
+
+pub mod economy;
+mod records;
+mod rng;
+pub mod world;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use self::economy::{DAY, Economy, OrderPhase, START, WEEK, cents};
+use self::world::{CODE_ATTEMPTS, CODE_TTL_SECS, ChallengeState, World};
+use super::{
+    Challenge, ChallengeAnswer, Commission, Dataset, Decimal, DisconnectOutcome, Grant, Link, LinkState, Money, Page,
+    PageRequest, Platform, PlatformContext, RawRecord, Readiness, Shop, TimeRange,
+};
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+
+/// Records per page (TikTok's maximum is 100; the sandbox pages bigger because it is local).
+pub const PAGE_SIZE: u64 = 500;
+
+/// The sandbox platform.
+#[derive(Debug)]
+pub struct Sandbox {
+    path: PathBuf,
+    world: Mutex<World>,
+}
+
+impl Sandbox {
+    /// Opens the sandbox world of this home (the default world if none was saved).
+    pub fn open(ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
+        let path = World::path(&ctx.state_dir);
+        let world = World::load(&path)?;
+        Ok(Box::new(Sandbox { path, world: Mutex::new(world) }))
+    }
+
+    fn snapshot(&self) -> World {
+        self.world.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reloads the state, applies `change` and saves it: another process (a second terminal
+    /// running `sandbox code`, a retried disconnect) may have changed it since we opened it.
+    fn update<T>(&self, change: impl FnOnce(&mut World) -> Result<T>) -> Result<T> {
+        let mut guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let mut world = World::load(&self.path)?;
+        let out = change(&mut world)?;
+        world.save(&self.path)?;
+        *guard = world;
+        Ok(out)
+    }
+
+    fn shop(world: &World) -> Shop {
+        Shop {
+            id: world.shop_id(),
+            name: "Demo Crafts Co.".into(),
+            region: "US".into(),
+            links: world.links.clone(),
+            data_changed_at: world.data_changed_at,
+            handle: world.shop_id(),
+        }
+    }
+}
+
+fn unix(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+/// The index window `[lo, hi)` of a non-decreasing timeline cut by a time range.
+fn window(range: &TimeRange, n: u64, first_at: impl Fn(i64) -> u64) -> (u64, u64) {
+    let lo = range.since.map_or(0, |t| first_at(t.timestamp()));
+    let hi = range.until.map_or(n, |t| first_at(t.timestamp()));
+    (lo, hi.max(lo))
+}
+
+fn parse_cursor(cursor: Option<&str>, lo: u64) -> Result<u64> {
+    match cursor {
+        None => Ok(lo),
+        Some(c) => c.parse::<u64>().map(|c| c.max(lo)).map_err(|_| {
+            Error::platform(format!("the sandbox does not recognise page cursor {c:?}"))
+                .with_hint("rerun the export with --fresh")
+        }),
+    }
+}
+
+/// A page of `[cursor, hi)`, each index turned into a record by `make` (which may skip some).
+fn index_page(
+    lo: u64,
+    hi: u64,
+    cursor: Option<&str>,
+    total: Option<u64>,
+    make: impl Fn(u64) -> Option<String>,
+) -> Result<Page> {
+    let mut i = parse_cursor(cursor, lo)?;
+    let mut records = Vec::with_capacity(PAGE_SIZE as usize);
+    while i < hi && (records.len() as u64) < PAGE_SIZE {
+        if let Some(line) = make(i) {
+            records.push(RawRecord::from_trusted(line));
+        }
+        i += 1;
+    }
+    Ok(Page { records, next: (i < hi).then(|| i.to_string()), total })
+}
+
+/// Indices in `0..n` whose time is in `range` (for the small weekly and monthly datasets).
+fn small_window(range: &TimeRange, n: u64, time: impl Fn(u64) -> i64) -> Vec<u64> {
+    (0..n).filter(|&k| range.contains(unix(time(k)))).collect()
+}
+
+fn small_page(keys: Vec<u64>, cursor: Option<&str>, make: impl Fn(u64) -> String) -> Result<Page> {
+    let total = keys.len() as u64;
+    index_page(0, total, cursor, Some(total), |pos| Some(make(keys[pos as usize])))
+}
+
+#[async_trait]
+impl Platform for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    async fn shops(&self) -> Result<Vec<Shop>> {
+        Ok(vec![Sandbox::shop(&self.snapshot())])
+    }
+
+    async fn readiness(&self, _shop: &Shop) -> Result<Readiness> {
+        let world = self.snapshot();
+        let e = Economy::new(world.params);
+        let pending = e.unsettled_sum();
+        let pending_commissions = world
+            .links
+            .iter()
+            .filter(|l| l.state == LinkState::Linked)
+            .filter_map(|l| {
+                let c = l.details.get("pending_commission")?;
+                let amount: Decimal = c.get("amount")?.as_str()?.parse().ok()?;
+                Some(Commission { link_id: l.id.clone(), amount: Money::new(amount, c.get("currency")?.as_str()?) })
+            })
+            .collect();
+        Ok(Readiness {
+            pending_funds: (pending != 0).then(|| Money::new(Decimal::from_minor(pending, 2), "USD")),
+            processing_withdrawals: u64::from(e.withdrawals() > 0 && e.withdrawal(e.withdrawals() - 1).2),
+            open_orders: e.p.open_orders.min(e.p.orders),
+            active_listings: e.active_listings(),
+            pending_commissions,
+        })
+    }
+
+    fn datasets(&self) -> Vec<Dataset> {
+        Dataset::ALL.to_vec()
+    }
+
+    async fn page(&self, _shop: &Shop, req: PageRequest<'_>) -> Result<Page> {
+        let e = Economy::new(self.snapshot().params);
+        let range = req.range;
+        match req.dataset {
+            Dataset::Orders => {
+                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
+                index_page(lo, hi, req.cursor, Some(hi - lo), |i| Some(records::order(&e, i)))
+            }
+            Dataset::Products => {
+                let (lo, hi) = window(range, e.p.products, |t| e.first_product_at(t));
+                index_page(lo, hi, req.cursor, Some(hi - lo), |p| Some(records::product(&e, p)))
+            }
+            Dataset::StatementTransactions => {
+                let (lo, hi) = window(range, e.unsettled_from, |t| e.first_order_at(t).min(e.unsettled_from));
+                index_page(lo, hi, req.cursor, None, |i| {
+                    (e.phase(i) == OrderPhase::Settled)
+                        .then(|| records::transaction(&e, i, ((e.order_time(i) - START) / WEEK) as u64))
+                })
+            }
+            Dataset::Statements => {
+                let keys = small_window(range, e.statements(), |w| e.statement_time(w));
+                small_page(keys, req.cursor, |w| records::statement(&e, w))
+            }
+            Dataset::Payments => {
+                let keys = small_window(range, e.statements(), |w| e.statement_time(w) + DAY);
+                small_page(keys, req.cursor, |w| records::payment(&e, w))
+            }
+            Dataset::Withdrawals => {
+                let keys = small_window(range, e.withdrawals(), |k| e.withdrawal(k).1);
+                small_page(keys, req.cursor, |k| records::withdrawal(&e, k))
+            }
+        }
+    }
+
+    async fn start_challenge(&self, _shop: &Shop, link: &Link) -> Result<Option<Challenge>> {
+        let now = Utc::now();
+        let state = self.update(|world| {
+            if let Some(c) = world.challenges.iter().rev().find(|c| c.link_id == link.id && c.is_pending(now)) {
+                return Ok(c.clone());
+            }
+            let c = ChallengeState {
+                id: world.next_request_id().replace("sbx-", "chl-"),
+                link_id: link.id.clone(),
+                code: random_code()?,
+                sent_to: "the seller's phone ending in 45".into(),
+                created_at: now,
+                expires_at: now + Duration::seconds(CODE_TTL_SECS),
+                attempts_left: CODE_ATTEMPTS,
+                accepted: false,
+                used: false,
+            };
+            world.challenges.retain(|old| old.is_pending(now));
+            world.challenges.push(c.clone());
+            Ok(c)
+        })?;
+        Ok(Some(Challenge { id: state.id, sent_to: state.sent_to, expires_at: state.expires_at }))
+    }
+
+    async fn answer_challenge(&self, challenge: &Challenge, code: &Secret) -> Result<ChallengeAnswer> {
+        let now = Utc::now();
+        self.update(|world| {
+            let c = world
+                .challenges
+                .iter_mut()
+                .find(|c| c.id == challenge.id)
+                .ok_or_else(|| Error::auth("the sandbox has no record of this code; it may have been replaced"))?;
+            if c.used || c.attempts_left == 0 || now >= c.expires_at {
+                return Err(Error::auth("the code has expired or was already used")
+                    .with_hint("run the command again to get a new code"));
+            }
+            if constant_time_eq(c.code.as_bytes(), code.expose().trim().as_bytes()) {
+                c.accepted = true;
+                return Ok(ChallengeAnswer::Accepted(Grant::Challenge(c.id.clone())));
+            }
+            c.attempts_left -= 1;
+            Ok(ChallengeAnswer::Rejected { remaining: c.attempts_left })
+        })
+    }
+
+    async fn disconnect(&self, _shop: &Shop, link: &Link, grant: &Grant) -> Result<DisconnectOutcome> {
+        let now = Utc::now();
+        self.update(|world| {
+            let request_id = world.next_request_id();
+            let Grant::Challenge(challenge_id) = grant else {
+                return Err(Error::auth("the sandbox requires its own challenge code"));
+            };
+            let current = world.links.iter().find(|l| l.id == link.id).map(|l| l.state);
+            match current {
+                None => return Err(Error::not_found(format!("the sandbox has no link {}", link.id))),
+                Some(LinkState::Unlinked) => {
+                    return Ok(DisconnectOutcome {
+                        performed: vec![format!("{} was already unlinked", link.handle)],
+                        request_ids: vec![request_id],
+                        ..Default::default()
+                    });
+                }
+                Some(LinkState::Linked) => {}
+            }
+            let challenge = world
+                .challenges
+                .iter_mut()
+                .find(|c| &c.id == challenge_id && c.link_id == link.id && c.accepted && !c.used)
+                .ok_or_else(|| Error::auth("the second factor for this disconnect was not passed"))?;
+            challenge.used = true;
+            let l = world.links.iter_mut().find(|l| l.id == link.id).expect("checked above");
+            l.state = LinkState::Unlinked;
+            l.details.insert("unlinked_at".into(), now.to_rfc3339().into());
+            l.details.remove("pending_commission");
+            Ok(DisconnectOutcome {
+                performed: vec![format!("unlinked {} ({}) from the shop", link.handle, link.kind.as_str())],
+                manual_steps: Vec::new(),
+                request_ids: vec![request_id],
+            })
+        })
+    }
+
+    fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String> {
+        vec![
+            format!(
+                "Send the request below to your partner account manager ({}).",
+                link.details
+                    .get("account_manager")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("see Seller Center → Help → Contact us")
+            ),
+            format!("Ask them to remove {} from shop {} ({}).", link.handle, shop.name, shop.id),
+            "Run `shopunlink status` once they confirm; the link shows as unlinked.".into(),
+        ]
+    }
+}
+
+fn random_code() -> Result<String> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal("no system randomness").with_cause(e))?;
+    Ok(format!("{:06}", u64::from_le_bytes(bytes) % 1_000_000))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Facts about the world for `sandbox show`.
+pub fn describe(world: &World) -> serde_json::Value {
+    let e = Economy::new(world.params);
+    serde_json::json!({
+        "seed": world.params.seed,
+        "orders": world.params.orders,
+        "products": world.params.products,
+        "open_orders": world.params.open_orders,
+        "settled": world.params.settled,
+        "statements": e.statements(),
+        "withdrawals": e.withdrawals(),
+        "active_listings": e.active_listings(),
+        "unsettled": {"amount": cents(e.unsettled_sum()), "currency": "USD"},
+        "history": {"from": unix(START).to_rfc3339(), "to": unix(economy::EPOCH).to_rfc3339()},
+        "data_changed_at": world.data_changed_at,
+        "shop": {"id": world.shop_id(), "name": "Demo Crafts Co.", "region": "US"},
+        "links": world.links,
+    })
+}

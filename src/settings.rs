@@ -1,0 +1,220 @@
+//! Flags, environment and `config.toml`, resolved once into [`Settings`].
+//!
+//! Commands read nothing but `Settings`: every environment variable the program honours is named
+//! in [`env`], and this is the only module that reads them (uv's habit), so precedence
+//! (flag > environment > config file > default) is decided in one place.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::fsutil;
+
+/// Every environment variable the program reads.
+pub mod env {
+    /// Root for config and state (tests and scripts point it at a temp dir).
+    pub const HOME: &str = "SHOPUNLINK_HOME";
+    /// Platform name.
+    pub const PLATFORM: &str = "SHOPUNLINK_PLATFORM";
+    /// Profile name.
+    pub const PROFILE: &str = "SHOPUNLINK_PROFILE";
+    /// `1` means never prompt.
+    pub const NO_INPUT: &str = "SHOPUNLINK_NO_INPUT";
+    /// Any value means a CI job: never prompt.
+    pub const CI: &str = "CI";
+    /// The second-factor code for `disconnect`.
+    pub const OTP: &str = "SHOPUNLINK_OTP";
+    /// Disable colour (no-color.org).
+    pub const NO_COLOR: &str = "NO_COLOR";
+    /// Force colour even when not a terminal.
+    pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+    /// Log filter, overrides -v/-q.
+    pub const RUST_LOG: &str = "RUST_LOG";
+}
+
+/// One profile's section of `config.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Platform for this profile.
+    pub platform: Option<String>,
+    /// Default shop (id or name).
+    pub shop: Option<String>,
+    /// Default export directory parent.
+    pub export_dir: Option<PathBuf>,
+}
+
+/// The whole `config.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileConfig>,
+}
+
+/// Everything a command may know about its environment.
+#[derive(Debug)]
+pub struct Settings {
+    /// Platform name (registry key).
+    pub platform: String,
+    /// Profile name.
+    pub profile: String,
+    /// The profile's config section (empty when the file has none).
+    pub profile_config: ProfileConfig,
+    /// `--json`.
+    pub json: bool,
+    /// True when prompting is allowed (terminal on stdin and stderr, no `--no-input`, no `CI`).
+    pub interactive: bool,
+    /// -v minus -q.
+    pub verbosity: i8,
+    /// Colour on stdout.
+    pub color_stdout: bool,
+    /// Colour on stderr.
+    pub color_stderr: bool,
+    /// True when stderr is a terminal (progress bars).
+    pub stderr_is_terminal: bool,
+    /// `RUST_LOG`, when set.
+    pub log_filter: Option<String>,
+    /// Path of `config.toml` (may not exist).
+    pub config_path: PathBuf,
+    /// State directory (may not exist yet).
+    pub state_dir: PathBuf,
+    /// `SHOPUNLINK_OTP`.
+    pub otp: Option<Secret>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Settings {
+    /// Resolves flags, environment and config file.
+    pub fn resolve(global: &GlobalArgs) -> Result<Settings> {
+        let (config_path, state_dir) = locations()?;
+        let config = load_config(&config_path)?;
+        let profile = global.profile.clone().or_else(|| var(env::PROFILE)).unwrap_or_else(|| "default".into());
+        let profile_config = config.profiles.get(&profile).cloned().unwrap_or_default();
+        let platform = global
+            .platform
+            .clone()
+            .or_else(|| var(env::PLATFORM))
+            .or_else(|| profile_config.platform.clone())
+            .unwrap_or_else(|| "sandbox".into());
+
+        let stdin_tty = std::io::stdin().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_input = global.no_input || var(env::NO_INPUT).is_some_and(|v| v != "0") || var(env::CI).is_some();
+        let (color_stdout, color_stderr) = colors(global.color, std::io::stdout().is_terminal(), stderr_tty);
+
+        Ok(Settings {
+            platform,
+            profile,
+            profile_config,
+            json: global.json,
+            interactive: !no_input && stdin_tty && stderr_tty,
+            verbosity: i8::try_from(global.verbose).unwrap_or(i8::MAX) - i8::try_from(global.quiet).unwrap_or(i8::MAX),
+            color_stdout,
+            color_stderr,
+            stderr_is_terminal: stderr_tty,
+            log_filter: var(env::RUST_LOG),
+            config_path,
+            state_dir,
+            otp: var(env::OTP).map(Secret::new),
+        })
+    }
+
+    /// The shop named by `--shop`, else the profile's default shop.
+    pub fn shop_query(&self, flag: Option<&str>) -> Option<String> {
+        flag.map(str::to_owned).or_else(|| self.profile_config.shop.clone())
+    }
+}
+
+/// Settings for output only, used when full resolution failed (e.g. a broken config file) so
+/// the error can still be printed the way the user asked.
+pub fn fallback(global: &GlobalArgs) -> Settings {
+    let stderr_tty = std::io::stderr().is_terminal();
+    let (color_stdout, color_stderr) = colors(global.color, std::io::stdout().is_terminal(), stderr_tty);
+    Settings {
+        platform: "sandbox".into(),
+        profile: "default".into(),
+        profile_config: ProfileConfig::default(),
+        json: global.json,
+        interactive: false,
+        verbosity: 0,
+        color_stdout,
+        color_stderr,
+        stderr_is_terminal: stderr_tty,
+        log_filter: None,
+        config_path: PathBuf::new(),
+        state_dir: PathBuf::new(),
+        otp: None,
+    }
+}
+
+fn colors(choice: ColorChoice, stdout_tty: bool, stderr_tty: bool) -> (bool, bool) {
+    match choice {
+        ColorChoice::Always => (true, true),
+        ColorChoice::Never => (false, false),
+        ColorChoice::Auto if var(env::NO_COLOR).is_some() => (false, false),
+        ColorChoice::Auto if var(env::CLICOLOR_FORCE).is_some_and(|v| v != "0") => (true, true),
+        ColorChoice::Auto => (stdout_tty, stderr_tty),
+    }
+}
+
+/// Where config and state live (SPEC §3).
+fn locations() -> Result<(PathBuf, PathBuf)> {
+    if let Some(home) = var(env::HOME) {
+        let home = PathBuf::from(home);
+        return Ok((home.join("config.toml"), home.join("state")));
+    }
+    use etcetera::BaseStrategy;
+    let dirs = etcetera::choose_base_strategy().map_err(|e| {
+        Error::internal("cannot find your home directory").with_cause(e).with_hint("set SHOPUNLINK_HOME")
+    })?;
+    let state = dirs.state_dir().unwrap_or_else(|| dirs.data_dir());
+    Ok((dirs.config_dir().join("shopunlink").join("config.toml"), state.join("shopunlink")))
+}
+
+/// Reads `config.toml`; a missing file is an empty config, a malformed one is a usage error that
+/// names the file, line and key.
+pub fn load_config(path: &Path) -> Result<ConfigFile> {
+    let Some(text) = fsutil::read_optional(path)? else {
+        return Ok(ConfigFile::default());
+    };
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let mut err = Error::usage(format!(
+            "{}{} is not a valid config file",
+            path.display(),
+            line.map(|l| format!(":{l}")).unwrap_or_default()
+        ))
+        .with_cause(e.message())
+        .with_hint("fix or remove the file; keys per profile: platform, shop, export_dir");
+        if let Some(l) = line {
+            err = err.with_detail("line", l);
+        }
+        err.with_detail("path", path.display().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, "[profiles.default]\nplatform = \"sandbox\"\ncolour = \"red\"\n").unwrap();
+        let e = load_config(&p).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
+        assert!(e.message().contains("config.toml:3"), "{}", e.message());
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+}

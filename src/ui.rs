@@ -1,0 +1,269 @@
+//! The only place that writes to stdout/stderr or prompts.
+//!
+//! Commands hand it text or a serialisable document; it decides between human text and JSON,
+//! colour or not, and whether a prompt is allowed at all. A prompt that is not allowed fails with
+//! exit 2 naming the flag that answers it, so scripts never hang on a question.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+
+use dialoguer::console::Term;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::interrupt;
+use crate::settings::Settings;
+
+/// Text styles, kept to a few so output stays calm.
+#[derive(Debug, Clone, Copy)]
+pub enum Style {
+    /// Headings and names.
+    Bold,
+    /// Success.
+    Green,
+    /// Warnings.
+    Yellow,
+    /// Errors and blockers.
+    Red,
+    /// Secondary facts.
+    Dim,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Bold => "1",
+            Style::Green => "32",
+            Style::Yellow => "33",
+            Style::Red => "31",
+            Style::Dim => "2",
+        }
+    }
+}
+
+/// The output and prompt handle every command receives.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    json: bool,
+    verbosity: i8,
+    color_stdout: bool,
+    color_stderr: bool,
+    interactive: bool,
+    progress: bool,
+}
+
+impl Ui {
+    /// Builds the handle from resolved settings and installs the log subscriber.
+    pub fn new(settings: &Settings) -> Ui {
+        let ui = Ui {
+            json: settings.json,
+            verbosity: settings.verbosity,
+            color_stdout: settings.color_stdout,
+            color_stderr: settings.color_stderr,
+            interactive: settings.interactive,
+            progress: settings.stderr_is_terminal && settings.verbosity >= 0,
+        };
+        ui.init_logging(settings.log_filter.as_deref());
+        ui
+    }
+
+    fn init_logging(&self, filter: Option<&str>) {
+        let level = match self.verbosity {
+            i8::MIN..=-1 => "error",
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        };
+        let default = format!("warn,shopunlink={level}");
+        let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or(&default))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&default));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(self.color_stderr)
+            .with_target(false)
+            .without_time()
+            .try_init();
+    }
+
+    /// True under `--json`.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// True when prompts may be shown.
+    pub fn is_interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// True when progress bars should be drawn (stderr is a terminal, not quiet).
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
+    /// True when not silenced with `-q`.
+    pub fn is_quiet(&self) -> bool {
+        self.verbosity < 0
+    }
+
+    /// Styles `text` for stdout.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        paint(self.color_stdout, style, text)
+    }
+
+    /// Styles `text` for stderr.
+    pub fn paint_err(&self, style: Style, text: &str) -> String {
+        paint(self.color_stderr, style, text)
+    }
+
+    /// Writes human text to stdout (ignored under `--json`). A closed pipe is not an error.
+    pub fn print(&self, text: &str) {
+        if !self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        }
+    }
+
+    /// Writes raw text to stdout whatever the mode (e.g. completions, a bare code).
+    pub fn print_raw(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Writes the JSON document to stdout (only under `--json`).
+    pub fn print_json<T: Serialize>(&self, doc: &T) {
+        if self.json {
+            let text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            self.print_raw(&format!("{text}\n"));
+        }
+    }
+
+    /// A progress or status line on stderr (silenced by `-q`).
+    pub fn note(&self, text: &str) {
+        if self.verbosity >= 0 {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning on stderr (shown even with `-q`).
+    pub fn warn(&self, text: &str) {
+        eprintln!("{} {text}", self.paint_err(Style::Yellow, "warning:"));
+    }
+
+    /// Prints an error: one `error:` line, `caused by:` lines, `hint:` lines; under `--json` also
+    /// the error document on stdout.
+    pub fn error(&self, err: &Error) {
+        eprintln!("{} {}", self.paint_err(Style::Red, "error:"), err.message());
+        for cause in err.causes() {
+            eprintln!("  caused by: {cause}");
+        }
+        for hint in err.hints() {
+            eprintln!("  {} {hint}", self.paint_err(Style::Dim, "hint:"));
+        }
+        if self.json {
+            self.print_raw(&format!("{}\n", serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()));
+        }
+    }
+
+    /// Asks for a line of text. Without a terminal, fails with exit 2 naming `flag`.
+    pub fn prompt(&self, question: &str, flag: &str) -> Result<String> {
+        self.require_interactive(question, flag)?;
+        interrupt::set_in_prompt(true);
+        let answer = tokio::task::block_in_place(|| {
+            dialoguer::Input::<String>::new().with_prompt(question).allow_empty(true).interact_text_on(&Term::stderr())
+        });
+        interrupt::set_in_prompt(false);
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+    }
+
+    /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
+    pub fn prompt_secret(&self, question: &str, flag: &str) -> Result<String> {
+        self.require_interactive(question, flag)?;
+        interrupt::set_in_prompt(true);
+        let answer = tokio::task::block_in_place(|| {
+            dialoguer::Password::new().with_prompt(question).allow_empty_password(true).interact_on(&Term::stderr())
+        });
+        interrupt::set_in_prompt(false);
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+    }
+
+    fn require_interactive(&self, question: &str, flag: &str) -> Result<()> {
+        if self.interactive {
+            return Ok(());
+        }
+        Err(Error::usage(format!("input needed ({question}) but prompting is off"))
+            .with_hint(format!("pass {flag}"))
+            .with_hint("prompts need a terminal on stdin and stderr, no --no-input, no CI variable")
+            .with_detail("flag", flag))
+    }
+}
+
+fn paint(enabled: bool, style: Style, text: &str) -> String {
+    if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_owned() }
+}
+
+/// Progress bars for an export: one per dataset, on stderr, only when it is a terminal.
+#[derive(Debug)]
+pub struct ExportProgress {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::BTreeMap<crate::platform::Dataset, indicatif::ProgressBar>>,
+}
+
+impl Ui {
+    /// An export observer that draws bars when stderr is a terminal and stays silent otherwise.
+    pub fn export_progress(&self) -> std::sync::Arc<ExportProgress> {
+        let multi =
+            self.progress.then(|| indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()));
+        std::sync::Arc::new(ExportProgress { multi, bars: Default::default() })
+    }
+}
+
+impl ExportProgress {
+    fn bar(&self, dataset: crate::platform::Dataset) -> Option<indicatif::ProgressBar> {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).get(&dataset).cloned()
+    }
+
+    /// Removes the bars (before the summary is printed).
+    pub fn clear(&self) {
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+    }
+}
+
+impl crate::export::Observer for ExportProgress {
+    fn start(&self, dataset: crate::platform::Dataset, records: u64, total: Option<u64>) {
+        let Some(multi) = &self.multi else { return };
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bars.entry(dataset).or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix:>24} {bar:30} {pos:>9}/{len:9} {per_sec:>12} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            multi.add(indicatif::ProgressBar::new(0).with_style(style).with_prefix(dataset.to_string()))
+        });
+        match total {
+            Some(t) => bar.set_length(t),
+            None => bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix:>24} {spinner} {pos:>9} records {per_sec:>12}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            ),
+        }
+        bar.set_position(records);
+    }
+
+    fn advance(&self, dataset: crate::platform::Dataset, records: u64, _bytes: u64) {
+        if let Some(bar) = self.bar(dataset) {
+            bar.set_position(records);
+        }
+    }
+
+    fn finish(&self, dataset: crate::platform::Dataset, records: u64, _bytes: u64) {
+        if let Some(bar) = self.bar(dataset) {
+            bar.set_length(records);
+            bar.finish_with_message("done");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Step 6: ask the platform to cut the link, with the audit log on either side of the call.
+
+use chrono::Utc;
+
+use super::audit::{AuditLog, Event};
+use crate::error::Result;
+use crate::platform::{DisconnectOutcome, Grant, Link, Platform, Shop};
+
+/// Who is doing the disconnect, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor<'a> {
+    /// Platform name.
+    pub platform: &'a str,
+    /// Profile name.
+    pub profile: &'a str,
+}
+
+/// An audit event for `link` with no request ids yet.
+pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
+    Event {
+        time: Utc::now(),
+        event: name.into(),
+        platform: actor.platform.into(),
+        profile: actor.profile.into(),
+        shop_id: shop.id.clone(),
+        link_id: link.id.clone(),
+        handle: link.handle.clone(),
+        request_ids: Vec::new(),
+        error: None,
+        receipt: None,
+    }
+}
+
+/// Disconnects `link`, logging the attempt first and the result after.
+pub async fn run(
+    audit: &AuditLog,
+    actor: &Actor<'_>,
+    platform: &dyn Platform,
+    shop: &Shop,
+    link: &Link,
+    grant: &Grant,
+) -> Result<DisconnectOutcome> {
+    audit.append(&event(actor, shop, link, "disconnect.attempt"))?;
+    match platform.disconnect(shop, link, grant).await {
+        Ok(outcome) => {
+            let mut done = event(actor, shop, link, "disconnect.executed");
+            done.request_ids = outcome.request_ids.clone();
+            audit.append(&done)?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            let mut failed = event(actor, shop, link, "disconnect.failed");
+            failed.error = Some(e.to_string());
+            if let Some(id) = e.detail("request_id").and_then(|v| v.as_str()) {
+                failed.request_ids.push(id.to_owned());
+            }
+            audit.append(&failed)?;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Step 2: the checks that must pass before anything is changed (SPEC §6).
+//!
+//! Each check is reported whether it passes or not, so the receipt shows what was known when the
+//! decision was made. A failed blocker refuses the disconnect (exit 5) unless its override flag
+//! was given; warnings are shown and recorded but never block.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::export::index::{Entry, Index};
+use crate::export::manifest;
+use crate::platform::{Link, LinkKind, Readiness, Shop};
+
+/// How much a failed check matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Refuses the disconnect unless overridden.
+    Blocker,
+    /// Shown and recorded only.
+    Warning,
+}
+
+/// One check and its result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// Stable code (`no_export`, `pending_funds`, ...).
+    pub code: &'static str,
+    /// True when the check passed.
+    pub ok: bool,
+    /// What a failure means.
+    pub severity: Severity,
+    /// What was found, in words.
+    pub message: String,
+    /// What to do about a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// True when a failed blocker was overridden by a flag.
+    pub overridden: bool,
+}
+
+impl Check {
+    /// True when this check stops the disconnect.
+    pub fn blocks(&self) -> bool {
+        !self.ok && self.severity == Severity::Blocker && !self.overridden
+    }
+}
+
+/// The flags that accept a risk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--allow-unexported`.
+    pub unexported: bool,
+    /// `--allow-pending-funds`.
+    pub pending_funds: bool,
+}
+
+/// All checks, plus the export they relied on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preflight {
+    /// Every check, passed or not.
+    pub checks: Vec<Check>,
+    /// The export that satisfied the export check.
+    #[serde(skip)]
+    pub export: Option<Entry>,
+}
+
+impl Preflight {
+    /// The checks that stop the disconnect.
+    pub fn blockers(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.blocks())
+    }
+}
+
+fn check(
+    code: &'static str,
+    ok: bool,
+    severity: Severity,
+    message: String,
+    hint: Option<String>,
+    overridden: bool,
+) -> Check {
+    Check { code, ok, severity, message, hint, overridden: !ok && overridden }
+}
+
+/// Why an indexed export does not count, or `None` when it does.
+fn export_problem(entry: &Entry, shop: &Shop) -> Option<String> {
+    if !entry.verified {
+        return Some(format!("the export in {} has not been verified", entry.dir.display()));
+    }
+    if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
+        return Some(format!(
+            "the shop's data changed at {changed} after the last export (in {}) began",
+            entry.dir.display()
+        ));
+    }
+    match std::fs::read(entry.dir.join(manifest::FILE)) {
+        Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => None,
+        Ok(_) => Some(format!("the export in {} changed after it was verified", entry.dir.display())),
+        Err(_) => Some(format!("the export in {} is gone", entry.dir.display())),
+    }
+}
+
+fn export_check(index: &Index, platform: &str, shop: &Shop, overrides: Overrides) -> (Check, Option<Entry>) {
+    let latest = index.latest(platform, &shop.id);
+    let problem = match latest {
+        None => Some("no export of this shop yet".to_owned()),
+        Some(e) => export_problem(e, shop),
+    };
+    let hint = match (&problem, latest) {
+        (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
+        _ => "run `shopunlink export` and then `shopunlink verify DIR` (or pass --allow-unexported)".to_owned(),
+    };
+    let ok = problem.is_none();
+    let message = problem.unwrap_or_else(|| {
+        let e = latest.expect("ok implies an entry");
+        format!("verified export in {} (finished {})", e.dir.display(), e.finished_at.format("%Y-%m-%d %H:%M UTC"))
+    });
+    let entry = if ok { latest.cloned() } else { None };
+    (check("no_export", ok, Severity::Blocker, message, (!ok).then_some(hint), overrides.unexported), entry)
+}
+
+/// Runs every check for disconnecting `link` (or, with `None`, for the shop as a whole, as
+/// `status` shows it).
+pub fn run(
+    shop: &Shop,
+    link: Option<&Link>,
+    readiness: &Readiness,
+    index: &Index,
+    platform: &str,
+    overrides: Overrides,
+) -> Preflight {
+    let (export, entry) = export_check(index, platform, shop, overrides);
+    let mut checks = vec![export];
+    let funds = readiness.pending_funds.as_ref().filter(|m| !m.amount.is_zero());
+    checks.push(check(
+        "pending_funds",
+        funds.is_none(),
+        Severity::Blocker,
+        funds.map_or_else(|| "no unsettled funds".into(), |m| format!("{m} not yet paid out")),
+        Some("wait for the next settlement, or pass --allow-pending-funds".into()),
+        overrides.pending_funds,
+    ));
+    let w = readiness.processing_withdrawals;
+    checks.push(check(
+        "withdrawal_processing",
+        w == 0,
+        Severity::Blocker,
+        if w == 0 { "no withdrawal in flight".into() } else { format!("{w} withdrawal(s) still processing") },
+        Some("wait until the withdrawal reaches your bank, or pass --allow-pending-funds".into()),
+        overrides.pending_funds,
+    ));
+    let commission = link.and_then(|l| readiness.pending_commissions.iter().find(|c| c.link_id == l.id));
+    if let Some(money) = commission.map(|c| &c.amount) {
+        checks.push(check(
+            "pending_commission",
+            false,
+            Severity::Blocker,
+            format!("{money} of affiliate commission not yet paid"),
+            Some("wait for the commission to settle, or pass --allow-pending-funds".into()),
+            overrides.pending_funds,
+        ));
+    }
+    let official = link.is_none_or(|l| l.kind == LinkKind::OfficialAccount);
+    let open = readiness.open_orders;
+    checks.push(check(
+        "open_orders",
+        open == 0,
+        if official { Severity::Blocker } else { Severity::Warning },
+        if open == 0 { "no open orders".into() } else { format!("{open} open order(s) still need fulfilment") },
+        Some(if official {
+            "ship or cancel them in Seller Center first: buyers reach the shop through the official account".into()
+        } else {
+            "they are unaffected, but keep shipping them".into()
+        }),
+        false,
+    ));
+    Preflight { checks, export: entry }
+}

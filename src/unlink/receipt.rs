@@ -1,0 +1,109 @@
+//! Step 8: the receipt, written to `state/receipts/`, logged, and printed.
+//!
+//! It holds what was unlinked, when, the preflight results, the export relied on and the
+//! platform's request ids: what a seller needs to prove later what happened. It is built only
+//! from types that cannot hold a secret or a code.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::plan::Plan;
+use super::preflight::Check;
+use super::second_factor::Passed;
+use crate::error::Result;
+use crate::fsutil;
+use crate::platform::{Link, Shop};
+
+/// The export a disconnect relied on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportRef {
+    /// Export directory.
+    pub dir: PathBuf,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: String,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+}
+
+/// The shop, as the receipt records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShopSummary {
+    /// Platform id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Market.
+    pub region: String,
+}
+
+impl From<&Shop> for ShopSummary {
+    fn from(s: &Shop) -> Self {
+        ShopSummary { id: s.id.clone(), name: s.name.clone(), region: s.region.clone() }
+    }
+}
+
+/// The receipt (and the `disconnect --json` document).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receipt {
+    /// Always 1.
+    pub schema_version: u32,
+    /// `disconnected`, `already_disconnected`, `dry_run`, `support_request`, `awaiting_owner`.
+    pub outcome: &'static str,
+    /// True for `--dry-run`.
+    pub dry_run: bool,
+    /// Platform name.
+    pub platform: String,
+    /// Profile name.
+    pub profile: String,
+    /// The shop.
+    pub shop: ShopSummary,
+    /// The link, as it was before the disconnect.
+    pub link: Link,
+    /// When the command started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Every preflight check.
+    pub preflight: Vec<Check>,
+    /// What was planned.
+    pub plan: Option<Plan>,
+    /// The export relied on.
+    pub export: Option<ExportRef>,
+    /// The second factor passed (never the code).
+    pub second_factor: Option<Passed>,
+    /// What the platform did.
+    pub performed: Vec<String>,
+    /// The platform's request ids.
+    pub request_ids: Vec<String>,
+    /// True when the link was seen gone afterwards.
+    pub verified_gone: bool,
+    /// True when this run finished a disconnect an earlier, interrupted run had started.
+    pub recovered: bool,
+    /// Where the receipt was saved.
+    pub receipt_file: Option<PathBuf>,
+    /// The support request text (support links).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_request: Option<String>,
+}
+
+fn slug(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
+
+/// Saves `receipt` under `state_dir/receipts/` (0600, atomic) and records its path in it.
+pub fn save(state_dir: &Path, receipt: &mut Receipt) -> Result<PathBuf> {
+    let dir = state_dir.join("receipts");
+    fsutil::create_private_dir(&dir)?;
+    let name = format!(
+        "{}-{}.json",
+        receipt.finished_at.format("%Y%m%dT%H%M%S%.3fZ"),
+        slug(receipt.link.handle.trim_start_matches('@'))
+    );
+    let path = dir.join(name);
+    receipt.receipt_file = Some(path.clone());
+    let text = serde_json::to_vec_pretty(receipt).expect("a receipt always serialises");
+    fsutil::write_atomic(&path, &text)?;
+    Ok(path)
+}

@@ -1,0 +1,108 @@
+//! Step 5: the second factor.
+//!
+//! If the platform issues its own challenge (the sandbox texts the seller a code), that code is
+//! asked for and checked by the platform. Otherwise the profile's own TOTP is the factor. The code
+//! comes from `--otp`, `SHOPUNLINK_OTP` or the prompt; a prompt allows three tries, a code given
+//! up front one.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::platform::{ChallengeAnswer, Grant, Link, Platform, Shop};
+use crate::ui::Ui;
+
+/// Wrong codes allowed at the prompt before the command ends.
+pub const TRIES: u32 = 3;
+
+/// What the receipt says about the second factor (never the code).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passed {
+    /// `platform_challenge` or `totp`.
+    pub method: &'static str,
+    /// Where the platform sent its code, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_to: Option<String>,
+    /// When the code was accepted.
+    pub verified_at: DateTime<Utc>,
+}
+
+/// The profile's own TOTP check, supplied by the credentials layer when the platform has no
+/// challenge of its own.
+pub trait LocalFactor {
+    /// Checks `code`; `Ok(false)` for a wrong code. Must refuse a code already used once.
+    fn check(&self, code: &Secret) -> Result<bool>;
+}
+
+fn wrong_code(remaining: u32) -> Error {
+    let e = Error::auth("wrong second-factor code; nothing was changed");
+    if remaining == 0 { e.with_hint("the code is now void; run the command again for a new one") } else { e }
+}
+
+/// Asks for codes until `check` accepts one: one try for a code given up front, [`TRIES`] at the
+/// prompt. `check` returns `Some(grant)` for a right code, `None` for a wrong one.
+async fn ask<F, Fut>(ui: &Ui, question: &str, given: Option<Secret>, mut check: F) -> Result<Grant>
+where
+    F: FnMut(Secret) -> Fut,
+    Fut: std::future::Future<Output = Result<(Option<Grant>, u32)>>,
+{
+    if let Some(code) = given {
+        return match check(code).await? {
+            (Some(grant), _) => Ok(grant),
+            (None, remaining) => Err(wrong_code(remaining)),
+        };
+    }
+    for attempt in 1..=TRIES {
+        let code = Secret::new(ui.prompt_secret(question, "--otp CODE (or SHOPUNLINK_OTP)")?);
+        match check(code).await? {
+            (Some(grant), _) => return Ok(grant),
+            (None, 0) => return Err(wrong_code(0)),
+            (None, _) if attempt < TRIES => ui.warn(&format!("wrong code; {} tries left", TRIES - attempt)),
+            (None, remaining) => return Err(wrong_code(remaining)),
+        }
+    }
+    Err(wrong_code(0))
+}
+
+/// Passes the second factor for disconnecting `link`.
+pub async fn pass(
+    ui: &Ui,
+    platform: &dyn Platform,
+    shop: &Shop,
+    link: &Link,
+    given: Option<Secret>,
+    local: Option<&dyn LocalFactor>,
+) -> Result<(Grant, Passed)> {
+    if let Some(challenge) = platform.start_challenge(shop, link).await? {
+        ui.note(&format!(
+            "A 6-digit code was sent to {} (valid until {}).",
+            challenge.sent_to,
+            challenge.expires_at.format("%H:%M:%S UTC")
+        ));
+        if platform.name() == "sandbox" && !ui.is_interactive() && given.is_none() {
+            ui.note("Read it with `shopunlink sandbox code`.");
+        }
+        let grant = ask(ui, "Code", given, |code| {
+            let challenge = challenge.clone();
+            async move {
+                Ok(match platform.answer_challenge(&challenge, &code).await? {
+                    ChallengeAnswer::Accepted(grant) => (Some(grant), TRIES),
+                    ChallengeAnswer::Rejected { remaining } => (None, remaining),
+                })
+            }
+        })
+        .await?;
+        let passed = Passed { method: "platform_challenge", sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
+        return Ok((grant, passed));
+    }
+    let Some(local) = local else {
+        return Err(Error::auth("this disconnect needs your profile's TOTP second factor, and none is enrolled")
+            .with_hint("enrol one with `shopunlink auth totp enroll`, then rerun"));
+    };
+    let grant = ask(ui, "Authenticator code", given, |code| async move {
+        Ok(if local.check(&code)? { (Some(Grant::LocalTotp), TRIES) } else { (None, TRIES) })
+    })
+    .await?;
+    Ok((grant, Passed { method: "totp", sent_to: None, verified_at: Utc::now() }))
+}
