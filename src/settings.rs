@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::cli::{ColorChoice, GlobalArgs};
-use crate::credentials::Secret;
+use crate::credentials::{EnvStore, Secret};
 use crate::error::{Error, Result};
 use crate::fsutil;
 
@@ -35,6 +35,34 @@ pub mod env {
     pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
     /// Log filter, overrides -v/-q.
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// TikTok app key.
+    pub const TIKTOK_APP_KEY: &str = "SHOPUNLINK_TIKTOK_APP_KEY";
+    /// TikTok app secret.
+    pub const TIKTOK_APP_SECRET: &str = "SHOPUNLINK_TIKTOK_APP_SECRET";
+    /// TikTok access token.
+    pub const TIKTOK_ACCESS_TOKEN: &str = "SHOPUNLINK_TIKTOK_ACCESS_TOKEN";
+    /// TikTok refresh token.
+    pub const TIKTOK_REFRESH_TOKEN: &str = "SHOPUNLINK_TIKTOK_REFRESH_TOKEN";
+    /// TikTok API base URL.
+    pub const TIKTOK_API_BASE: &str = "SHOPUNLINK_TIKTOK_API_BASE";
+    /// TikTok token (auth) base URL.
+    pub const TIKTOK_AUTH_BASE: &str = "SHOPUNLINK_TIKTOK_AUTH_BASE";
+}
+
+/// Default TikTok Shop API host (SPEC §7).
+pub const DEFAULT_TIKTOK_API_BASE: &str = "https://open-api.tiktokglobalshop.com";
+/// Default TikTok Shop token host (SPEC §7).
+pub const DEFAULT_TIKTOK_AUTH_BASE: &str = "https://auth.tiktok-shops.com";
+
+/// Settings of the `tiktok` platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiktokSettings {
+    /// API base URL.
+    pub api_base: String,
+    /// Token endpoint base URL.
+    pub auth_base: String,
+    /// Client-side limit, requests per second per endpoint for each app + shop.
+    pub rate_limit: u32,
 }
 
 /// One profile's section of `config.toml`.
@@ -47,6 +75,12 @@ pub struct ProfileConfig {
     pub shop: Option<String>,
     /// Default export directory parent.
     pub export_dir: Option<PathBuf>,
+    /// TikTok API base URL.
+    pub api_base: Option<String>,
+    /// TikTok token base URL.
+    pub auth_base: Option<String>,
+    /// TikTok requests per second per endpoint.
+    pub rate_limit: Option<u32>,
 }
 
 /// The whole `config.toml`.
@@ -87,6 +121,10 @@ pub struct Settings {
     pub state_dir: PathBuf,
     /// `SHOPUNLINK_OTP`.
     pub otp: Option<Secret>,
+    /// TikTok settings.
+    pub tiktok: TiktokSettings,
+    /// Credentials from the environment.
+    pub env_credentials: EnvStore,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -126,6 +164,21 @@ impl Settings {
             config_path,
             state_dir,
             otp: var(env::OTP).map(Secret::new),
+            tiktok: TiktokSettings {
+                api_base: var(env::TIKTOK_API_BASE)
+                    .or_else(|| profile_config.api_base.clone())
+                    .unwrap_or_else(|| DEFAULT_TIKTOK_API_BASE.into()),
+                auth_base: var(env::TIKTOK_AUTH_BASE)
+                    .or_else(|| profile_config.auth_base.clone())
+                    .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
+                rate_limit: profile_config.rate_limit.unwrap_or(50),
+            },
+            env_credentials: EnvStore {
+                app_key: var(env::TIKTOK_APP_KEY),
+                app_secret: var(env::TIKTOK_APP_SECRET).map(Secret::new),
+                access_token: var(env::TIKTOK_ACCESS_TOKEN).map(Secret::new),
+                refresh_token: var(env::TIKTOK_REFRESH_TOKEN).map(Secret::new),
+            },
         })
     }
 
@@ -154,6 +207,12 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
         config_path: PathBuf::new(),
         state_dir: PathBuf::new(),
         otp: None,
+        tiktok: TiktokSettings {
+            api_base: DEFAULT_TIKTOK_API_BASE.into(),
+            auth_base: DEFAULT_TIKTOK_AUTH_BASE.into(),
+            rate_limit: 50,
+        },
+        env_credentials: EnvStore::default(),
     }
 }
 
@@ -195,7 +254,9 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
             line.map(|l| format!(":{l}")).unwrap_or_default()
         ))
         .with_cause(e.message())
-        .with_hint("fix or remove the file; keys per profile: platform, shop, export_dir");
+        .with_hint(
+            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit",
+        );
         if let Some(l) = line {
             err = err.with_detail("line", l);
         }

@@ -7,7 +7,10 @@ pub mod sandbox;
 pub mod status;
 pub mod verify;
 
+use std::sync::Arc;
+
 use crate::cli::Command;
+use crate::credentials::{CredentialStore, MemoryStore};
 use crate::error::{Error, Result};
 use crate::platform::{self, Platform, PlatformContext, Shop};
 use crate::settings::Settings;
@@ -30,7 +33,21 @@ impl Ctx<'_> {
 
     /// What a platform constructor needs from the settings.
     pub fn platform_context(&self) -> PlatformContext {
-        PlatformContext { profile: self.settings.profile.clone(), state_dir: self.settings.state_dir.clone() }
+        PlatformContext {
+            profile: self.settings.profile.clone(),
+            state_dir: self.settings.state_dir.clone(),
+            tiktok: self.settings.tiktok.clone(),
+            credentials: self.credential_store(),
+        }
+    }
+
+    /// The profile's credential store: the environment when its variables are set, otherwise
+    /// the stored credentials.
+    pub fn credential_store(&self) -> Arc<dyn CredentialStore> {
+        if self.settings.env_credentials.is_set() {
+            return Arc::new(self.settings.env_credentials.clone());
+        }
+        Arc::new(MemoryStore::default())
     }
 }
 

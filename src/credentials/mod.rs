@@ -1,5 +1,70 @@
 //! Secrets and where they are kept (SPEC §7).
+//!
+//! Resolution, first hit wins: environment variables, then the OS keyring entry of the profile,
+//! then a 0600 file under state/ (only where the keyring is unavailable and the user agreed).
+//! Every store speaks [`CredentialStore`]; the platform that needs credentials gets the resolved
+//! store and writes refreshed tokens back through it (the environment store refuses writes).
 
+mod env;
+mod memory;
 mod secret;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use env::EnvStore;
+pub use memory::MemoryStore;
 pub use secret::Secret;
+
+use crate::error::Result;
+
+/// Where a profile's credentials come from (shown by `auth status`, never the values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// `SHOPUNLINK_TIKTOK_*` environment variables.
+    Env,
+    /// The OS keyring.
+    Keyring,
+    /// The 0600 file fallback.
+    File,
+    /// In memory (tests).
+    Memory,
+    /// Nothing stored.
+    None,
+}
+
+/// Everything a platform needs to call its API on the user's behalf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The app key (not secret, but kept with the rest).
+    pub app_key: String,
+    /// The app secret.
+    pub app_secret: Secret,
+    /// The access token.
+    pub access_token: Secret,
+    /// The refresh token.
+    pub refresh_token: Option<Secret>,
+    /// When the access token expires.
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token expires.
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// Scopes the seller granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Seller name, as the token endpoint reported it.
+    #[serde(default)]
+    pub seller_name: Option<String>,
+}
+
+/// A place credentials are kept.
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+    /// Which kind of store this is.
+    fn source(&self) -> Source;
+    /// The profile's credentials, `None` when this store has none.
+    fn load(&self, profile: &str) -> Result<Option<Credentials>>;
+    /// Saves (replaces) the profile's credentials.
+    fn save(&self, profile: &str, credentials: &Credentials) -> Result<()>;
+    /// Deletes them; `Ok(false)` when there was nothing to delete.
+    fn delete(&self, profile: &str) -> Result<bool>;
+}

@@ -10,11 +10,13 @@ pub mod money;
 pub mod sandbox;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::credentials::Secret;
+use crate::credentials::{CredentialStore, Secret};
 use crate::error::{Error, Result};
+use crate::settings::TiktokSettings;
 pub use model::*;
 pub use money::{Decimal, Money};
 
@@ -26,6 +28,11 @@ pub struct PlatformContext {
     /// Where the tool keeps state (`$SHOPUNLINK_HOME/state`); platforms with local state use a
     /// subfolder of it.
     pub state_dir: PathBuf,
+    /// Settings of the `tiktok` platform.
+    pub tiktok: TiktokSettings,
+    /// Where the profile's credentials come from (resolved: env, keyring or file); refreshed
+    /// tokens are written back through it.
+    pub credentials: Arc<dyn CredentialStore>,
 }
 
 /// One page request: which dataset, which time window, and where to continue.
