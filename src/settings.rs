@@ -150,6 +150,15 @@ impl Settings {
         let no_input = global.no_input || var(env::NO_INPUT).is_some_and(|v| v != "0") || var(env::CI).is_some();
         let (color_stdout, color_stderr) = colors(global.color, std::io::stdout().is_terminal(), stderr_tty);
 
+        let tiktok = TiktokSettings {
+            api_base: var(env::TIKTOK_API_BASE)
+                .or_else(|| profile_config.api_base.clone())
+                .unwrap_or_else(|| DEFAULT_TIKTOK_API_BASE.into()),
+            auth_base: var(env::TIKTOK_AUTH_BASE)
+                .or_else(|| profile_config.auth_base.clone())
+                .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
+            rate_limit: profile_config.rate_limit.unwrap_or(50),
+        };
         Ok(Settings {
             platform,
             profile,
@@ -164,15 +173,7 @@ impl Settings {
             config_path,
             state_dir,
             otp: var(env::OTP).map(Secret::new),
-            tiktok: TiktokSettings {
-                api_base: var(env::TIKTOK_API_BASE)
-                    .or_else(|| profile_config.api_base.clone())
-                    .unwrap_or_else(|| DEFAULT_TIKTOK_API_BASE.into()),
-                auth_base: var(env::TIKTOK_AUTH_BASE)
-                    .or_else(|| profile_config.auth_base.clone())
-                    .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
-                rate_limit: profile_config.rate_limit.unwrap_or(50),
-            },
+            tiktok,
             env_credentials: EnvStore {
                 app_key: var(env::TIKTOK_APP_KEY),
                 app_secret: var(env::TIKTOK_APP_SECRET).map(Secret::new),
