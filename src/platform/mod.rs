@@ -8,6 +8,7 @@
 pub mod model;
 pub mod money;
 pub mod sandbox;
+pub mod tiktok;
 
 use std::path::PathBuf;
 use std::sync::Arc;

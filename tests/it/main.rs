@@ -1,0 +1,5 @@
+//! One integration-test binary (built once): every test drives the real `shopunlink` binary with a
+//! private temporary `SHOPUNLINK_HOME`, no terminal and no network beyond loopback.
+
+mod common;
+mod sandbox_flow;
