@@ -47,6 +47,11 @@ pub mod env {
     pub const TIKTOK_API_BASE: &str = "SHOPUNLINK_TIKTOK_API_BASE";
     /// TikTok token (auth) base URL.
     pub const TIKTOK_AUTH_BASE: &str = "SHOPUNLINK_TIKTOK_AUTH_BASE";
+    /// Keyring backend: `os` (default) or `none` (behave as if no keyring were reachable, as in
+    /// a container; tests use it so they never need a keyring daemon).
+    pub const KEYRING: &str = "SHOPUNLINK_KEYRING";
+    /// Base32 TOTP secret for `disconnect`, for CI jobs that keep it in their secret store.
+    pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
 }
 
 /// Default TikTok Shop API host (SPEC §7).
@@ -81,6 +86,8 @@ pub struct ProfileConfig {
     pub auth_base: Option<String>,
     /// TikTok requests per second per endpoint.
     pub rate_limit: Option<u32>,
+    /// TikTok app service id, for the seller authorization URL of `auth login`.
+    pub service_id: Option<String>,
 }
 
 /// The whole `config.toml`.
@@ -125,6 +132,28 @@ pub struct Settings {
     pub tiktok: TiktokSettings,
     /// Credentials from the environment.
     pub env_credentials: EnvStore,
+    /// Which keyring backend to use (`SHOPUNLINK_KEYRING`).
+    pub keyring: KeyringChoice,
+    /// `SHOPUNLINK_TOTP_SECRET`.
+    pub totp_secret: Option<Secret>,
+}
+
+/// Which keyring backend `SHOPUNLINK_KEYRING` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringChoice {
+    /// The operating system's keyring (Keychain, Credential Manager, Secret Service).
+    Os,
+    /// None: as if no keyring were reachable.
+    Disabled,
+}
+
+fn keyring_choice() -> Result<KeyringChoice> {
+    match var(env::KEYRING).as_deref() {
+        None | Some("os") => Ok(KeyringChoice::Os),
+        Some("none") => Ok(KeyringChoice::Disabled),
+        Some(other) => Err(Error::usage(format!("{} must be `os` or `none`, not {other:?}", env::KEYRING))
+            .with_detail("env", env::KEYRING)),
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -180,6 +209,8 @@ impl Settings {
                 access_token: var(env::TIKTOK_ACCESS_TOKEN).map(Secret::new),
                 refresh_token: var(env::TIKTOK_REFRESH_TOKEN).map(Secret::new),
             },
+            keyring: keyring_choice()?,
+            totp_secret: var(env::TOTP_SECRET).map(Secret::new),
         })
     }
 
@@ -214,6 +245,8 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
             rate_limit: 50,
         },
         env_credentials: EnvStore::default(),
+        keyring: KeyringChoice::Disabled,
+        totp_secret: None,
     }
 }
 
@@ -256,7 +289,7 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
         ))
         .with_cause(e.message())
         .with_hint(
-            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit",
+            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit, service_id",
         );
         if let Some(l) = line {
             err = err.with_detail("line", l);
