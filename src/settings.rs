@@ -166,6 +166,7 @@ impl Settings {
         let (config_path, state_dir) = locations()?;
         let config = load_config(&config_path)?;
         let profile = global.profile.clone().or_else(|| var(env::PROFILE)).unwrap_or_else(|| "default".into());
+        crate::credentials::slot::check_profile_name(&profile)?;
         let profile_config = config.profiles.get(&profile).cloned().unwrap_or_default();
         let platform = global
             .platform

@@ -175,6 +175,52 @@ impl LocalFactor for TotpFactor {
     }
 }
 
+/// The profile's TOTP, loaded on first use: a disconnect answered by a platform challenge (the
+/// sandbox) never reads the keyring for it.
+#[derive(Debug)]
+pub struct ProfileTotp {
+    chain: Chain,
+    env_secret: Option<Secret>,
+    state_dir: PathBuf,
+    factor: std::sync::OnceLock<Option<TotpFactor>>,
+}
+
+impl ProfileTotp {
+    /// The TOTP of the settings' profile.
+    pub fn new(chain: Chain, settings: &crate::settings::Settings) -> ProfileTotp {
+        ProfileTotp {
+            chain,
+            env_secret: settings.totp_secret.clone(),
+            state_dir: settings.state_dir.clone(),
+            factor: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn factor(&self) -> Result<Option<&TotpFactor>> {
+        if let Some(f) = self.factor.get() {
+            return Ok(f.as_ref());
+        }
+        let loaded = match load(&self.chain, self.env_secret.as_ref())? {
+            Some(enrolled) => Some(TotpFactor::new(&enrolled.secret, self.chain.profile(), &self.state_dir)?),
+            None => None,
+        };
+        Ok(self.factor.get_or_init(|| loaded).as_ref())
+    }
+}
+
+impl LocalFactor for ProfileTotp {
+    fn check(&self, code: &Secret) -> Result<bool> {
+        match self.factor()? {
+            Some(f) => f.check(code),
+            None => Ok(false),
+        }
+    }
+
+    fn is_enrolled(&self) -> Result<bool> {
+        Ok(self.factor()?.is_some())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
