@@ -119,6 +119,15 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
         }
         return Ok(Ok(ckpt));
     } else if let Some((manifest, sha256)) = manifest::Manifest::read(dir)? {
+        let stale = plan.shop.data_changed_at.filter(|c| manifest.started_at < *c);
+        if let Some(changed) = stale {
+            return Err(Error::usage(format!(
+                "{} holds an export from before the shop's data changed ({})",
+                dir.display(),
+                changed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))
+            .with_hint("add --fresh to export again into it, or choose another --out"));
+        }
         if manifest.complete && same_request(&manifest, plan) {
             return Ok(Err(Outcome::AlreadyComplete { manifest, sha256 }));
         }
