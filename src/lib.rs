@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod fsutil;

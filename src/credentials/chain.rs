@@ -156,12 +156,20 @@ impl Chain {
         }
     }
 
+    /// Saves the profile's platform credentials, like [`Chain::write_slot`].
+    pub fn save_credentials(&self, credentials: &Credentials, insecure_storage: bool) -> Result<Written> {
+        let text = zeroize::Zeroizing::new(super::encode(credentials)?);
+        self.write_slot(&Slot::Credentials(self.profile.clone()), &text, insecure_storage)
+    }
+
     /// Removes a slot from the keyring and the file; says where something was removed. An
-    /// unreachable keyring is reported in `skipped` rather than failing the logout.
+    /// unreachable keyring is reported in `skipped` rather than failing the logout; a disabled
+    /// one holds nothing and is not reported.
     pub fn remove_slot(&self, slot: &Slot) -> Result<(Vec<Source>, Option<String>)> {
         let mut removed = Vec::new();
         let mut skipped = None;
-        match self.keyring.remove(slot) {
+        let outcome = if self.keyring.is_disabled() { Ok(false) } else { self.keyring.remove(slot) };
+        match outcome {
             Ok(true) => removed.push(Source::Keyring),
             Ok(false) => {}
             Err(Failure::Unavailable(why)) => skipped = Some(why),
@@ -289,6 +297,23 @@ mod tests {
         assert_eq!(written.source, Source::File);
         assert!(written.warning.unwrap().contains(&c.file.path(&slot).display().to_string()));
         assert!(c.write_slot(&slot, "{}", true).unwrap().warning.is_none());
+    }
+
+    #[test]
+    fn a_hanging_keyring_times_out_into_the_file_with_an_explanation() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = KeyringStore::new(KeyringBackend::Hang).with_timeout(std::time::Duration::from_millis(200));
+        let c = Chain::new("p", EnvStore::default(), keyring, FileStore::new(dir.path()));
+        c.file.save("p", &creds("from-file")).unwrap();
+        let started = std::time::Instant::now();
+        let located = c.locate().unwrap();
+        assert_eq!(located.found, Source::File);
+        assert!(located.notes[0].contains("no answer within"), "{:?}", located.notes);
+        // Writes and removals after the timeout do not wait again.
+        let written = c.write_slot(&Slot::Totp("p".into()), "{}", false).unwrap();
+        assert_eq!(written.source, Source::File);
+        assert!(written.warning.unwrap().contains("not reachable"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 
     #[test]

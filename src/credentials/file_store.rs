@@ -41,6 +41,20 @@ impl FileStore {
         fsutil::set_private(&path, false)
     }
 
+    /// The profiles that have credentials in files here (for `auth status`; the keyring cannot
+    /// be listed, so profiles only in the keyring are known from `config.toml`).
+    pub fn profiles(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".json").or_else(|| n.strip_suffix(".totp")).map(str::to_owned))
+            .filter(|n| super::slot::check_profile_name(n).is_ok())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Deletes a slot; `Ok(false)` when there was none.
     pub fn remove(&self, slot: &Slot) -> Result<bool> {
         let path = self.path(slot);

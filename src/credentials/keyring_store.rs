@@ -30,6 +30,10 @@ pub enum KeyringBackend {
     Disabled,
     /// A given keyring-core store (tests pass `keyring_core::mock::Store`).
     Store(Arc<keyring_core::CredentialStore>),
+    /// A keyring whose every call blocks, like a Secret Service that never answers (tests of
+    /// the timeout).
+    #[cfg(test)]
+    Hang,
 }
 
 impl std::fmt::Debug for KeyringBackend {
@@ -38,6 +42,8 @@ impl std::fmt::Debug for KeyringBackend {
             KeyringBackend::Os => f.write_str("Os"),
             KeyringBackend::Disabled => f.write_str("Disabled"),
             KeyringBackend::Store(_) => f.write_str("Store"),
+            #[cfg(test)]
+            KeyringBackend::Hang => f.write_str("Hang"),
         }
     }
 }
@@ -70,6 +76,12 @@ impl KeyringStore {
     pub fn with_timeout(mut self, timeout: Duration) -> KeyringStore {
         self.timeout = timeout;
         self
+    }
+
+    /// True when the keyring was turned off (`SHOPUNLINK_KEYRING=none`): nothing can be stored
+    /// there, so there is nothing to look for or remove either.
+    pub fn is_disabled(&self) -> bool {
+        matches!(self.backend, KeyringBackend::Disabled)
     }
 
     /// Reads a slot: `Ok(None)` when there is no entry.
@@ -120,6 +132,11 @@ impl KeyringStore {
                 KeyringBackend::Disabled => return Err(Failure::Unavailable("disabled by SHOPUNLINK_KEYRING=none".into())),
                 KeyringBackend::Os => keyring::Entry::new(SERVICE, &account).map(|e| e.inner),
                 KeyringBackend::Store(store) => keyring_core::Entry::new_in_store(&store, SERVICE, &account),
+                #[cfg(test)]
+                KeyringBackend::Hang => {
+                    std::thread::sleep(Duration::from_secs(30));
+                    return Err(Failure::Unavailable("hung".into()));
+                }
             }
             .map_err(classify)?;
             op(&entry).map_err(classify)
