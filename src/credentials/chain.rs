@@ -143,12 +143,14 @@ impl Chain {
                 Ok(Written {
                     source: Source::File,
                     warning: Some(format!(
-                        "the OS keyring is not reachable ({why}), so the {} of profile {} are stored in {} \
+                        "the OS keyring is not reachable ({why}), so the {} of profile {} {} stored in {} \
                          (readable only by you, 0600). Pass --insecure-storage to choose this without the warning, \
-                         or use SHOPUNLINK_TIKTOK_* variables in CI.",
+                         or use {} in CI.",
                         slot.what(),
                         self.profile,
-                        path.display()
+                        slot.verb(),
+                        path.display(),
+                        slot.env_hint(),
                     )),
                 })
             }

@@ -49,10 +49,26 @@ impl Slot {
         }
     }
 
+    /// "is" or "are", to agree with [`Slot::what`].
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Slot::Credentials(_) => "are",
+            Slot::Totp(_) => "is",
+        }
+    }
+
+    /// The environment variables that replace this slot in CI.
+    pub fn env_hint(&self) -> &'static str {
+        match self {
+            Slot::Credentials(_) => "SHOPUNLINK_TIKTOK_* variables",
+            Slot::Totp(_) => "SHOPUNLINK_TOTP_SECRET",
+        }
+    }
+
     /// The exit-4 error for an entry that exists but cannot be read back.
     pub fn corrupt(&self, location: &str, why: impl std::fmt::Display) -> Error {
         let p = self.profile();
-        Error::auth(format!("the stored {} of profile {p} are unreadable ({location})", self.what()))
+        Error::auth(format!("the stored {} of profile {p} {} unreadable ({location})", self.what(), self.verb()))
             .with_cause(why)
             .with_hint(format!("remove them with `shopunlink auth logout --profile {p}`, then log in again"))
             .with_detail("profile", p)
