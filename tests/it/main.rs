@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod common;
+mod doctor;
 mod resume;
 mod sandbox_flow;
 mod token_server;
