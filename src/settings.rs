@@ -282,11 +282,13 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
         return Ok(ConfigFile::default());
     };
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = line.and_then(|l| key_at(&text, l));
         let mut err = Error::usage(format!(
-            "{}{} is not a valid config file",
+            "{}{} is not a valid config file{}",
             path.display(),
-            line.map(|l| format!(":{l}")).unwrap_or_default()
+            line.map(|l| format!(":{l}")).unwrap_or_default(),
+            key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default()
         ))
         .with_cause(e.message())
         .with_hint(
@@ -295,13 +297,40 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
         if let Some(l) = line {
             err = err.with_detail("line", l);
         }
+        if let Some(k) = key {
+            err = err.with_detail("key", k);
+        }
         err.with_detail("path", path.display().to_string())
     })
+}
+
+/// The dotted key on 1-based `line` of a TOML text (`profiles.acme.rate_limit`), or the table
+/// a header line opens, so a config error can name the key even when the parser's message (a
+/// type mismatch) does not.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?.trim();
+    let header = |l: &str| l.trim().strip_prefix('[').map(|h| h.trim_matches(['[', ']', ' ']).to_owned());
+    if let Some(table) = header(here) {
+        return Some(table);
+    }
+    let key = here.split_once('=')?.0.trim().trim_matches('"');
+    let table = lines[..line - 1].iter().rev().find_map(|l| header(l));
+    Some(table.map_or_else(|| key.to_owned(), |t| format!("{t}.{key}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_errors_name_the_dotted_key() {
+        let text = "[profiles.default]\nplatform = \"sandbox\"\n\n[profiles.acme]\nrate_limit = \"fast\"\n";
+        assert_eq!(key_at(text, 5).as_deref(), Some("profiles.acme.rate_limit"));
+        assert_eq!(key_at(text, 4).as_deref(), Some("profiles.acme"));
+        assert_eq!(key_at(text, 3), None);
+        assert_eq!(key_at("a = 1", 1).as_deref(), Some("a"));
+    }
 
     #[test]
     fn unknown_key_names_file_line_and_key() {

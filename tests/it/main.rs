@@ -7,4 +7,5 @@ mod common;
 mod doctor;
 mod resume;
 mod sandbox_flow;
+mod scripting;
 mod token_server;
