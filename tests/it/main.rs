@@ -8,4 +8,5 @@ mod doctor;
 mod resume;
 mod sandbox_flow;
 mod scripting;
+mod secrets;
 mod token_server;
