@@ -72,6 +72,8 @@ fn print_checks(ctx: &Ctx<'_>, report: &Report) {
     if failed == 0 {
         ui.print(&format!("\n{}", ui.paint(Style::Green, "All checks passed.")));
     } else {
-        ui.print(&format!("\n{failed} problem(s) found. `shopunlink doctor --support` prints a report to send support."));
+        ui.print(&format!(
+            "\n{failed} problem(s) found. `shopunlink doctor --support` prints a report to send support."
+        ));
     }
 }

@@ -129,7 +129,9 @@ impl KeyringStore {
         let account = slot.account();
         let outcome = with_timeout(self.timeout, move || {
             let entry = match backend {
-                KeyringBackend::Disabled => return Err(Failure::Unavailable("disabled by SHOPUNLINK_KEYRING=none".into())),
+                KeyringBackend::Disabled => {
+                    return Err(Failure::Unavailable("disabled by SHOPUNLINK_KEYRING=none".into()));
+                }
                 KeyringBackend::Os => keyring::Entry::new(SERVICE, &account).map(|e| e.inner),
                 KeyringBackend::Store(store) => keyring_core::Entry::new_in_store(&store, SERVICE, &account),
                 #[cfg(test)]

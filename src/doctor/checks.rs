@@ -39,10 +39,7 @@ pub struct Failure {
 pub fn config(settings: &Settings) -> Check {
     let path = settings.config_path.display();
     let file = if settings.config_path.exists() { format!("{path}") } else { format!("{path} (absent: defaults)") };
-    Check::pass(
-        "config",
-        format!("config {file}; profile {}; platform {}", settings.profile, settings.platform),
-    )
+    Check::pass("config", format!("config {file}; profile {}; platform {}", settings.profile, settings.platform))
 }
 
 /// The state directory (sandbox world, receipts, audit log) exists and is writable, or can be
@@ -93,9 +90,10 @@ fn credential_expiry(
         (_, Some(r)) if r <= now => {
             Check::fail("credentials", format!("{from}; the refresh token expired at {}", r.to_rfc3339()), login)
         }
-        (Some(a), _) if a <= now => {
-            Check::pass("credentials", format!("{from}; access token expired at {}, renewed on next use", a.to_rfc3339()))
-        }
+        (Some(a), _) if a <= now => Check::pass(
+            "credentials",
+            format!("{from}; access token expired at {}, renewed on next use", a.to_rfc3339()),
+        ),
         (Some(a), _) => Check::pass("credentials", format!("{from}; access token expires {}", a.to_rfc3339())),
         (None, _) => Check::pass("credentials", format!("{from}; expiry unknown")),
     }

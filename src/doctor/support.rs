@@ -17,7 +17,12 @@ use crate::settings::Settings;
 use crate::unlink::audit::AuditLog;
 
 /// The report text.
-pub fn report(settings: &Settings, checks: &[Check], failures: &[Failure], shops: &Result<Vec<Shop>, String>) -> String {
+pub fn report(
+    settings: &Settings,
+    checks: &[Check],
+    failures: &[Failure],
+    shops: &Result<Vec<Shop>, String>,
+) -> String {
     let mut out = String::new();
     header(&mut out, settings);
     section_shops(&mut out, shops);
@@ -109,7 +114,8 @@ fn section_requests(out: &mut String, settings: &Settings) {
     }
     for e in requests {
         let receipt = e.receipt.as_ref().map_or("(no receipt)".into(), |p| p.display().to_string());
-        let _ = writeln!(out, "  {} {}: {receipt}", e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), e.handle);
+        let _ =
+            writeln!(out, "  {} {}: {receipt}", e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), e.handle);
     }
 }
 

@@ -30,10 +30,14 @@ fn sandbox_login_needs_nothing() {
 async fn login_with_token_stores_a_0600_file_when_no_keyring_is_reachable() {
     let server = token_server::start().await;
     let home = Home::new();
-    let (code, out, err) = run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
+    let (code, out, err) =
+        run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
     assert_eq!(code, 0, "{out}\n{err}");
     let file = home.join("state/credentials/default.json");
-    assert!(err.contains("not reachable") && err.contains(&file.display().to_string()), "the warning names the file: {err}");
+    assert!(
+        err.contains("not reachable") && err.contains(&file.display().to_string()),
+        "the warning names the file: {err}"
+    );
     assert!(out.contains(SELLER), "{out}");
     #[cfg(unix)]
     assert_eq!(mode(&file), 0o600);
@@ -83,7 +87,8 @@ async fn insecure_storage_is_consent_so_no_warning() {
 async fn env_tokens_beat_the_stored_file() {
     let server = token_server::start().await;
     let home = Home::new();
-    let (code, _, err) = run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
+    let (code, _, err) =
+        run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
     assert_eq!(code, 0, "{err}");
     let doc = status_json(&home, &server, &[("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", "env-token-77")]);
     assert_eq!(doc["profiles"][0]["source"], "env");
@@ -96,7 +101,8 @@ async fn env_tokens_beat_the_stored_file() {
 async fn logout_deletes_what_is_stored_and_explains_env_credentials() {
     let server = token_server::start().await;
     let home = Home::new();
-    let (code, _, err) = run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
+    let (code, _, err) =
+        run_with_stdin(tiktok_cmd(&home, &server, &["auth", "login", "--with-token"]), &redirect_url());
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run_cmd(tiktok_cmd(&home, &server, &["auth", "logout", "--json"]));
     assert_eq!(code, 0, "{err}");

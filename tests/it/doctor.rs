@@ -16,7 +16,10 @@ fn check<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 async fn host_with_clock(offset_secs: i64) -> MockServer {
     let server = MockServer::start().await;
     let date = (Utc::now() + chrono::Duration::seconds(offset_secs)).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    Mock::given(any()).respond_with(ResponseTemplate::new(404).insert_header("date", date.as_str())).mount(&server).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(404).insert_header("date", date.as_str()))
+        .mount(&server)
+        .await;
     server
 }
 

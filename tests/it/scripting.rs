@@ -71,7 +71,12 @@ fn every_failure_under_json_prints_an_error_document() {
     let home = Home::new();
     error_doc(&home, &["frobnicate"], 2, "usage");
     error_doc(&home, &["export", "--since", "yesterday"], 2, "usage");
-    let doc = error_doc(&home, &["disconnect", "@democrafts.deals", "--allow-unexported", "--allow-pending-funds"], 2, "usage");
+    let doc = error_doc(
+        &home,
+        &["disconnect", "@democrafts.deals", "--allow-unexported", "--allow-pending-funds"],
+        2,
+        "usage",
+    );
     assert_eq!(doc["error"]["flag"], "--yes");
     error_doc(&home, &["disconnect", "@democrafts.deals", "--yes"], 5, "refused");
     error_doc(&home, &["status", "--shop", "Nope Inc."], 7, "not_found");

@@ -49,12 +49,9 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
     if let Some(existing) = totp::load(&chain, None)?
         && !args.force
     {
-        return Err(Error::usage(format!(
-            "profile {profile} already has a TOTP (in {})",
-            describe(existing.source)
-        ))
-        .with_hint("pass --force to replace it; the old authenticator entry then stops working")
-        .with_detail("flag", "--force"));
+        return Err(Error::usage(format!("profile {profile} already has a TOTP (in {})", describe(existing.source)))
+            .with_hint("pass --force to replace it; the old authenticator entry then stops working")
+            .with_detail("flag", "--force"));
     }
     let secret = totp::generate_secret()?;
     let uri = totp::otpauth_uri(&secret, &profile)?;
