@@ -70,6 +70,8 @@ fn error_doc(home: &Home, args: &[&str], code: i32, kind: &str) -> serde_json::V
 fn every_failure_under_json_prints_an_error_document() {
     let home = Home::new();
     error_doc(&home, &["frobnicate"], 2, "usage");
+    error_doc(&home, &["auth"], 2, "usage");
+    error_doc(&home, &["auth", "login", "--app-secret", "x"], 2, "usage");
     error_doc(&home, &["export", "--since", "yesterday"], 2, "usage");
     let doc = error_doc(
         &home,
