@@ -10,7 +10,7 @@ use crate::commands;
 ///
 /// Runs out of the box on an embedded sandbox shop; `--platform tiktok` talks to TikTok Shop.
 #[derive(Debug, Parser)]
-#[command(name = "shopunlink", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "shopunlink", version, propagate_version = true, max_term_width = 100, args_override_self = true)]
 #[command(after_help = "Start with: shopunlink status\nExit codes: 0 ok, 1 failure, 2 usage, 3 cancelled, \
 4 auth, 5 refused for safety, 6 platform, 7 not found, 8 verification failed, 130 interrupted.")]
 pub struct Cli {

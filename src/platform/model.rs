@@ -228,13 +228,15 @@ impl TimeRange {
 /// Records are carried as text, never as parsed values, so an export writes back the bytes the
 /// platform sent: no field dropped, renamed, reordered or re-formatted (SPEC §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawRecord(Box<str>);
+pub struct RawRecord(String);
 
 impl RawRecord {
     /// Wraps JSON text the platform produced itself (already valid, compact JSON).
     pub fn from_trusted(json: String) -> Self {
         debug_assert!(!json.contains('\n'));
-        RawRecord(json.into_boxed_str())
+        // Kept as is: shrinking each record to fit would copy it once more for nothing, and a
+        // record lives only until its page is written.
+        RawRecord(json)
     }
 
     /// Wraps a record cut out of a response body. JSON allows newlines only as whitespace between
@@ -263,7 +265,7 @@ impl RawRecord {
                 out.push(c);
             }
         }
-        RawRecord(out.into_boxed_str())
+        RawRecord(out)
     }
 
     /// The JSON text.

@@ -274,3 +274,12 @@ fn a_support_link_gets_a_ready_to_send_request() {
     }
     assert_eq!(link_state(&home, "@brightside.agency"), "linked");
 }
+
+/// The JSON of `status` is a contract (SPEC §5): any change to its shape shows up in review as a
+/// snapshot diff. The sandbox world is deterministic, so nothing needs redacting.
+#[test]
+fn status_json_is_the_documented_shape() {
+    let home = Home::new();
+    let status = home.json(&["status"], 0);
+    insta::assert_json_snapshot!("sandbox_status", status);
+}
