@@ -72,4 +72,7 @@ pub enum Command {
     Disconnect(commands::disconnect::DisconnectArgs),
     Sandbox(commands::sandbox::SandboxArgs),
     Completions(commands::completions::CompletionsArgs),
+    Auth(commands::auth::AuthArgs),
+    Doctor(commands::doctor::DoctorArgs),
+    Man(commands::man::ManArgs),
 }

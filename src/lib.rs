@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod fsutil;
@@ -66,14 +67,18 @@ async fn run(cli: Cli) -> u8 {
 /// Prints a clap error (or help/version, which are not errors) and returns its exit code.
 fn usage_error(e: clap::Error, json: bool) -> u8 {
     use clap::error::ErrorKind as K;
-    if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
         let _ = e.print();
-        return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 };
+        return 0;
     }
     let _ = e.print();
     if json {
         let rendered = e.render().to_string();
-        let first = rendered.lines().next().unwrap_or("invalid usage").trim_start_matches("error: ").to_owned();
+        let first = if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+            "a subcommand is required".to_owned()
+        } else {
+            rendered.lines().next().unwrap_or("invalid usage").trim_start_matches("error: ").to_owned()
+        };
         let err = Error::usage(first).with_hint("see `shopunlink --help`");
         let ui = Ui::new(&settings::fallback(&cli::GlobalArgs {
             platform: None,

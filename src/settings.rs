@@ -47,6 +47,11 @@ pub mod env {
     pub const TIKTOK_API_BASE: &str = "SHOPUNLINK_TIKTOK_API_BASE";
     /// TikTok token (auth) base URL.
     pub const TIKTOK_AUTH_BASE: &str = "SHOPUNLINK_TIKTOK_AUTH_BASE";
+    /// Keyring backend: `os` (default) or `none` (behave as if no keyring were reachable, as in
+    /// a container; tests use it so they never need a keyring daemon).
+    pub const KEYRING: &str = "SHOPUNLINK_KEYRING";
+    /// Base32 TOTP secret for `disconnect`, for CI jobs that keep it in their secret store.
+    pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
 }
 
 /// Default TikTok Shop API host (SPEC §7).
@@ -81,6 +86,8 @@ pub struct ProfileConfig {
     pub auth_base: Option<String>,
     /// TikTok requests per second per endpoint.
     pub rate_limit: Option<u32>,
+    /// TikTok app service id, for the seller authorization URL of `auth login`.
+    pub service_id: Option<String>,
 }
 
 /// The whole `config.toml`.
@@ -125,6 +132,28 @@ pub struct Settings {
     pub tiktok: TiktokSettings,
     /// Credentials from the environment.
     pub env_credentials: EnvStore,
+    /// Which keyring backend to use (`SHOPUNLINK_KEYRING`).
+    pub keyring: KeyringChoice,
+    /// `SHOPUNLINK_TOTP_SECRET`.
+    pub totp_secret: Option<Secret>,
+}
+
+/// Which keyring backend `SHOPUNLINK_KEYRING` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringChoice {
+    /// The operating system's keyring (Keychain, Credential Manager, Secret Service).
+    Os,
+    /// None: as if no keyring were reachable.
+    Disabled,
+}
+
+fn keyring_choice() -> Result<KeyringChoice> {
+    match var(env::KEYRING).as_deref() {
+        None | Some("os") => Ok(KeyringChoice::Os),
+        Some("none") => Ok(KeyringChoice::Disabled),
+        Some(other) => Err(Error::usage(format!("{} must be `os` or `none`, not {other:?}", env::KEYRING))
+            .with_detail("env", env::KEYRING)),
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -137,6 +166,7 @@ impl Settings {
         let (config_path, state_dir) = locations()?;
         let config = load_config(&config_path)?;
         let profile = global.profile.clone().or_else(|| var(env::PROFILE)).unwrap_or_else(|| "default".into());
+        crate::credentials::slot::check_profile_name(&profile)?;
         let profile_config = config.profiles.get(&profile).cloned().unwrap_or_default();
         let platform = global
             .platform
@@ -180,6 +210,8 @@ impl Settings {
                 access_token: var(env::TIKTOK_ACCESS_TOKEN).map(Secret::new),
                 refresh_token: var(env::TIKTOK_REFRESH_TOKEN).map(Secret::new),
             },
+            keyring: keyring_choice()?,
+            totp_secret: var(env::TOTP_SECRET).map(Secret::new),
         })
     }
 
@@ -214,6 +246,8 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
             rate_limit: 50,
         },
         env_credentials: EnvStore::default(),
+        keyring: KeyringChoice::Disabled,
+        totp_secret: None,
     }
 }
 
@@ -248,26 +282,55 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
         return Ok(ConfigFile::default());
     };
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = line.and_then(|l| key_at(&text, l));
         let mut err = Error::usage(format!(
-            "{}{} is not a valid config file",
+            "{}{} is not a valid config file{}",
             path.display(),
-            line.map(|l| format!(":{l}")).unwrap_or_default()
+            line.map(|l| format!(":{l}")).unwrap_or_default(),
+            key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default()
         ))
         .with_cause(e.message())
         .with_hint(
-            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit",
+            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit, service_id",
         );
         if let Some(l) = line {
             err = err.with_detail("line", l);
+        }
+        if let Some(k) = key {
+            err = err.with_detail("key", k);
         }
         err.with_detail("path", path.display().to_string())
     })
 }
 
+/// The dotted key on 1-based `line` of a TOML text (`profiles.acme.rate_limit`), or the table
+/// a header line opens, so a config error can name the key even when the parser's message (a
+/// type mismatch) does not.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?.trim();
+    let header = |l: &str| l.trim().strip_prefix('[').map(|h| h.trim_matches(['[', ']', ' ']).to_owned());
+    if let Some(table) = header(here) {
+        return Some(table);
+    }
+    let key = here.split_once('=')?.0.trim().trim_matches('"');
+    let table = lines[..line - 1].iter().rev().find_map(|l| header(l));
+    Some(table.map_or_else(|| key.to_owned(), |t| format!("{t}.{key}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_errors_name_the_dotted_key() {
+        let text = "[profiles.default]\nplatform = \"sandbox\"\n\n[profiles.acme]\nrate_limit = \"fast\"\n";
+        assert_eq!(key_at(text, 5).as_deref(), Some("profiles.acme.rate_limit"));
+        assert_eq!(key_at(text, 4).as_deref(), Some("profiles.acme"));
+        assert_eq!(key_at(text, 3), None);
+        assert_eq!(key_at("a = 1", 1).as_deref(), Some("a"));
+    }
 
     #[test]
     fn unknown_key_names_file_line_and_key() {

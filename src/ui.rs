@@ -189,6 +189,17 @@ impl Ui {
         answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
     }
 
+    /// Reads all of standard input (for `--with-token`), trimmed. Only ever used when the user
+    /// asked for it with a flag, so a script can pipe a secret in instead of passing it as an
+    /// argument (which `ps` would show).
+    pub fn read_stdin(&self, what: &str) -> Result<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        tokio::task::block_in_place(|| std::io::stdin().read_to_string(&mut text))
+            .map_err(|e| Error::usage(format!("cannot read {what} from standard input")).with_cause(e))?;
+        Ok(text.trim().to_owned())
+    }
+
     fn require_interactive(&self, question: &str, flag: &str) -> Result<()> {
         if self.interactive {
             return Ok(());

@@ -150,7 +150,10 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     print_plan(ctx.ui, &job.link, &plan);
     confirm::confirm(ctx.ui, &job.link, args.yes)?;
     let otp = args.otp.map(Secret::new).or_else(|| ctx.settings.otp.clone());
-    let (grant, passed) = second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, None).await?;
+    let totp = crate::credentials::totp::ProfileTotp::new(ctx.credential_chain(), ctx.settings);
+    let local: &dyn second_factor::LocalFactor = &totp;
+    let (grant, passed) =
+        second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local)).await?;
     let audit = AuditLog::new(&ctx.settings.state_dir);
     let outcome = execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant).await?;
     let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };

@@ -1,8 +1,11 @@
 //! One file per subcommand: its `Args` (whose doc comment is the `--help` text) and its `run`.
 
+pub mod auth;
 pub mod completions;
 pub mod disconnect;
+pub mod doctor;
 pub mod export;
+pub mod man;
 pub mod sandbox;
 pub mod status;
 pub mod verify;
@@ -10,7 +13,7 @@ pub mod verify;
 use std::sync::Arc;
 
 use crate::cli::Command;
-use crate::credentials::{CredentialStore, MemoryStore};
+use crate::credentials::{Chain, ChainStore, CredentialStore};
 use crate::error::{Error, Result};
 use crate::platform::{self, Platform, PlatformContext, Shop};
 use crate::settings::Settings;
@@ -41,13 +44,15 @@ impl Ctx<'_> {
         }
     }
 
-    /// The profile's credential store: the environment when its variables are set, otherwise
-    /// the stored credentials.
+    /// The profile's credential store: environment, else OS keyring, else the 0600 file
+    /// (SPEC §7), resolved on first use so commands that need no secret never touch the keyring.
     pub fn credential_store(&self) -> Arc<dyn CredentialStore> {
-        if self.settings.env_credentials.is_set() {
-            return Arc::new(self.settings.env_credentials.clone());
-        }
-        Arc::new(MemoryStore::default())
+        Arc::new(ChainStore::new(self.credential_chain()))
+    }
+
+    /// The three places the profile's secrets can be, for commands that manage them.
+    pub fn credential_chain(&self) -> Chain {
+        Chain::from_settings(self.settings)
     }
 }
 
@@ -60,6 +65,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<()> {
         Command::Disconnect(args) => disconnect::run(ctx, args).await,
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Auth(args) => auth::run(ctx, args).await,
+        Command::Doctor(args) => doctor::run(ctx, args).await,
+        Command::Man(args) => man::run(ctx, args),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::ui::Style;
 /// Examples:
 ///   shopunlink sandbox reset --seed 7 --orders 1000000
 ///   shopunlink sandbox reset --settled --open-orders 0
+///   shopunlink sandbox reset --profile-totp      (second factor: your TOTP, as on TikTok)
 ///   shopunlink sandbox code
 ///   shopunlink sandbox show --json
 #[derive(Debug, Args)]
@@ -53,6 +54,9 @@ pub struct ResetArgs {
     /// Pay everything out: no unsettled funds, no withdrawal in flight
     #[arg(long)]
     pub settled: bool,
+    /// Send no code: the profile's TOTP (`auth totp enroll`) is the second factor, as on TikTok
+    #[arg(long)]
+    pub profile_totp: bool,
 }
 
 /// Runs `sandbox`.
@@ -67,7 +71,8 @@ pub async fn run(ctx: &Ctx<'_>, args: SandboxArgs) -> Result<()> {
                 open_orders: r.open_orders,
                 settled: r.settled,
             };
-            let world = World::new(params, Some(Utc::now()));
+            let mut world = World::new(params, Some(Utc::now()));
+            world.profile_totp = r.profile_totp;
             world.save(&path)?;
             show(ctx, &world);
             ctx.ui.note(&format!("{} sandbox reset (seed {})", ctx.ui.paint_err(Style::Green, "✓"), r.seed));

@@ -18,9 +18,12 @@ pub struct EnvStore {
 }
 
 impl EnvStore {
-    /// True when any of the variables is set.
+    /// True when a token variable is set: then the environment is the credential source and
+    /// wins over the keyring and the file. The app key and secret alone are not credentials:
+    /// `auth login` reads them from the environment so a script never passes them as flags, and
+    /// the tokens it gets are then stored as usual.
     pub fn is_set(&self) -> bool {
-        self.app_key.is_some() || self.app_secret.is_some() || self.access_token.is_some()
+        self.access_token.is_some() || self.refresh_token.is_some()
     }
 }
 

@@ -5,18 +5,26 @@
 //! Every store speaks [`CredentialStore`]; the platform that needs credentials gets the resolved
 //! store and writes refreshed tokens back through it (the environment store refuses writes).
 
+pub mod chain;
 mod env;
+pub mod file_store;
+pub mod keyring_store;
 mod memory;
 mod secret;
+pub mod slot;
+pub mod totp;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use chain::{Chain, ChainStore};
 pub use env::EnvStore;
+pub use file_store::FileStore;
+pub use keyring_store::{KeyringBackend, KeyringStore};
 pub use memory::MemoryStore;
 pub use secret::Secret;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Where a profile's credentials come from (shown by `auth status`, never the values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,4 +75,9 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     fn save(&self, profile: &str, credentials: &Credentials) -> Result<()>;
     /// Deletes them; `Ok(false)` when there was nothing to delete.
     fn delete(&self, profile: &str) -> Result<bool>;
+}
+
+/// Serialises credentials for a store (the only place a [`Secret`] is serialised).
+pub(crate) fn encode(credentials: &Credentials) -> Result<String> {
+    serde_json::to_string(credentials).map_err(|e| Error::internal("cannot encode credentials").with_cause(e))
 }

@@ -33,6 +33,10 @@ pub struct Passed {
 pub trait LocalFactor {
     /// Checks `code`; `Ok(false)` for a wrong code. Must refuse a code already used once.
     fn check(&self, code: &Secret) -> Result<bool>;
+    /// False when the profile has no TOTP, so the user is told before being asked for a code.
+    fn is_enrolled(&self) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 fn wrong_code(remaining: u32) -> Error {
@@ -96,7 +100,10 @@ pub async fn pass(
         let passed = Passed { method: "platform_challenge", sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
         return Ok((grant, passed));
     }
-    let Some(local) = local else {
+    let Some(local) = (match local {
+        Some(l) if l.is_enrolled()? => Some(l),
+        _ => None,
+    }) else {
         return Err(Error::auth("this disconnect needs your profile's TOTP second factor, and none is enrolled")
             .with_hint("enrol one with `shopunlink auth totp enroll`, then rerun"));
     };

@@ -62,3 +62,37 @@ impl Home {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout of {all:?} is not JSON ({e}): {out}"))
     }
 }
+
+/// Runs `cmd` with `stdin` piped in and returns (exit code, stdout, stderr).
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> (i32, String, String) {
+    let out = cmd.write_stdin(stdin.to_owned()).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a prepared command and returns (exit code, stdout, stderr).
+pub fn run_cmd(mut cmd: Command) -> (i32, String, String) {
+    let out = cmd.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The current code of a base32 TOTP secret, as an authenticator app would show it.
+pub fn totp_code(secret: &str) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret).expect("base32 secret");
+    let totp = totp_rs::Builder::new().with_secret(bytes).with_account_name("test").build().expect("totp");
+    totp.generate_current().to_string()
+}
+
+/// The mode bits of a file (Unix).
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}

@@ -1,7 +1,12 @@
 //! One integration-test binary (built once): every test drives the real `shopunlink` binary with a
 //! private temporary `SHOPUNLINK_HOME`, no terminal and no network beyond loopback.
 
+mod auth;
 mod bad_input;
 mod common;
+mod doctor;
 mod resume;
 mod sandbox_flow;
+mod scripting;
+mod secrets;
+mod token_server;

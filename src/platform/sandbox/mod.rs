@@ -221,6 +221,9 @@ impl Platform for Sandbox {
     }
 
     async fn start_challenge(&self, _shop: &Shop, link: &Link) -> Result<Option<Challenge>> {
+        if self.snapshot().profile_totp {
+            return Ok(None);
+        }
         let now = Utc::now();
         let state = self.update(|world| {
             if let Some(c) = world.challenges.iter().rev().find(|c| c.link_id == link.id && c.is_pending(now)) {
@@ -269,8 +272,10 @@ impl Platform for Sandbox {
         let now = Utc::now();
         self.update(|world| {
             let request_id = world.next_request_id();
-            let Grant::Challenge(challenge_id) = grant else {
-                return Err(Error::auth("the sandbox requires its own challenge code"));
+            let challenge_id = match grant {
+                Grant::Challenge(id) if !world.profile_totp => Some(id),
+                Grant::LocalTotp if world.profile_totp => None,
+                _ => return Err(Error::auth("this sandbox expects the other kind of second factor")),
             };
             let current = world.links.iter().find(|l| l.id == link.id).map(|l| l.state);
             match current {
@@ -284,12 +289,14 @@ impl Platform for Sandbox {
                 }
                 Some(LinkState::Linked) => {}
             }
-            let challenge = world
-                .challenges
-                .iter_mut()
-                .find(|c| &c.id == challenge_id && c.link_id == link.id && c.accepted && !c.used)
-                .ok_or_else(|| Error::auth("the second factor for this disconnect was not passed"))?;
-            challenge.used = true;
+            if let Some(challenge_id) = challenge_id {
+                let challenge = world
+                    .challenges
+                    .iter_mut()
+                    .find(|c| &c.id == challenge_id && c.link_id == link.id && c.accepted && !c.used)
+                    .ok_or_else(|| Error::auth("the second factor for this disconnect was not passed"))?;
+                challenge.used = true;
+            }
             let l = world.links.iter_mut().find(|l| l.id == link.id).expect("checked above");
             l.state = LinkState::Unlinked;
             l.details.insert("unlinked_at".into(), now.to_rfc3339().into());
@@ -336,6 +343,7 @@ pub fn describe(world: &World) -> serde_json::Value {
         "products": world.params.products,
         "open_orders": world.params.open_orders,
         "settled": world.params.settled,
+        "second_factor": if world.profile_totp { "profile_totp" } else { "platform_challenge" },
         "statements": e.statements(),
         "withdrawals": e.withdrawals(),
         "active_listings": e.active_listings(),

@@ -68,6 +68,10 @@ pub struct World {
     pub challenges: Vec<ChallengeState>,
     /// Requests served that changed something (for request ids).
     pub requests: u64,
+    /// True when the sandbox sends no code of its own and the profile's TOTP is the second
+    /// factor, as on TikTok (`sandbox reset --profile-totp`), so that path can be tried offline.
+    #[serde(default)]
+    pub profile_totp: bool,
 }
 
 impl World {
@@ -80,6 +84,7 @@ impl World {
             links: default_links(&params),
             challenges: Vec::new(),
             requests: 0,
+            profile_totp: false,
         }
     }
 

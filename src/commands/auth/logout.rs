@@ -1,0 +1,68 @@
+//! `auth logout`: delete the profile's stored tokens from the keyring and the file.
+//!
+//! Environment variables cannot be removed by a child process, so with `SHOPUNLINK_TIKTOK_*`
+//! set the command says so rather than pretending the profile is logged out.
+
+use super::{Ctx, describe, json_name};
+use crate::credentials::Source;
+use crate::credentials::slot::Slot;
+use crate::error::{Error, Result};
+use crate::ui::Style;
+
+/// Runs `auth logout`.
+pub fn run(ctx: &Ctx<'_>) -> Result<()> {
+    let chain = ctx.credential_chain();
+    let profile = chain.profile().to_owned();
+    let (removed, skipped) = chain.remove_slot(&Slot::Credentials(profile.clone()))?;
+    let env_set = chain.env().is_set();
+    if removed.is_empty() {
+        if let Some(why) = skipped {
+            return Err(Error::auth(format!("cannot reach the OS keyring to remove the tokens of profile {profile}"))
+                .with_cause(why)
+                .with_hint("try again from a desktop session, where the keyring is unlocked")
+                .with_detail("profile", profile));
+        }
+        if env_set {
+            return Err(env_error(&profile));
+        }
+    }
+    if let Some(why) = &skipped {
+        ctx.ui.warn(&format!("the OS keyring was not reachable ({why}); only the file was checked"));
+    }
+    if env_set {
+        ctx.ui.warn(&env_error(&profile).hints().join("; "));
+    }
+    print(ctx, &profile, &removed);
+    Ok(())
+}
+
+fn env_error(profile: &str) -> Error {
+    Error::usage(format!(
+        "the tokens of profile {profile} come from SHOPUNLINK_TIKTOK_* environment variables, which shopunlink cannot remove"
+    ))
+    .with_hint(
+        "unset SHOPUNLINK_TIKTOK_ACCESS_TOKEN and SHOPUNLINK_TIKTOK_REFRESH_TOKEN in your shell, or remove them from the CI job's secrets",
+    )
+    .with_detail("profile", profile)
+}
+
+fn print(ctx: &Ctx<'_>, profile: &str, removed: &[Source]) {
+    if removed.is_empty() {
+        ctx.ui.print(&format!("Profile {profile} has no stored tokens; nothing to remove."));
+    } else {
+        let places: Vec<&str> = removed.iter().map(|s| describe(*s)).collect();
+        ctx.ui.print(&format!(
+            "{} Removed the tokens of profile {profile} from {}",
+            ctx.ui.paint(Style::Green, "✓"),
+            places.join(" and ")
+        ));
+        ctx.ui.note(
+            "The shop's authorization of the app itself stays until the seller revokes it in \
+             Seller Center → App Store → My apps. An enrolled TOTP is kept (`auth totp remove`).",
+        );
+    }
+    let removed_from: Vec<&str> = removed.iter().map(|s| json_name(*s)).collect();
+    ctx.ui.print_json(&serde_json::json!({
+        "schema_version": 1, "profile": profile, "removed_from": removed_from,
+    }));
+}

@@ -1,0 +1,80 @@
+//! `shopunlink auth login | logout | status | totp enroll | totp remove`: the profile's secrets.
+//!
+//! Each subcommand is its own file. Secrets never arrive as command-line values (they would show
+//! in `ps` and shell history): they come from the environment, a prompt, or standard input.
+
+mod login;
+mod logout;
+mod status;
+mod totp;
+
+use clap::{Args, Subcommand};
+
+use super::Ctx;
+use crate::credentials::Source;
+use crate::error::Result;
+
+/// Log in and out, see where credentials come from, and manage the profile's TOTP.
+///
+/// Credentials are looked up in this order, first hit wins: SHOPUNLINK_TIKTOK_* environment
+/// variables, the OS keyring, then a 0600 file under the state directory (only where no keyring
+/// is reachable). The sandbox needs none.
+///
+/// Examples:
+///   shopunlink auth login --platform tiktok
+///   echo "$REDIRECT_URL" | shopunlink auth login --platform tiktok --with-token
+///   shopunlink auth status --json
+///   shopunlink auth totp enroll
+///   shopunlink auth logout --profile acme
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct AuthArgs {
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// The auth subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Authorise this app for a shop and store the tokens
+    Login(login::LoginArgs),
+    /// Forget the stored tokens of the profile
+    Logout,
+    /// Show, for every profile, where its credentials come from and when they expire
+    Status,
+    /// The profile's own second factor (used where the platform has no challenge, e.g. TikTok)
+    #[command(subcommand)]
+    Totp(totp::TotpCommand),
+}
+
+/// Runs `auth`.
+pub async fn run(ctx: &Ctx<'_>, args: AuthArgs) -> Result<()> {
+    match args.command {
+        AuthCommand::Login(a) => login::run(ctx, a).await,
+        AuthCommand::Logout => logout::run(ctx),
+        AuthCommand::Status => status::run(ctx),
+        AuthCommand::Totp(c) => totp::run(ctx, c),
+    }
+}
+
+/// How a source is named in messages.
+fn describe(source: Source) -> &'static str {
+    match source {
+        Source::Env => "SHOPUNLINK_TIKTOK_* environment variables",
+        Source::Keyring => "the OS keyring",
+        Source::File => "the 0600 credentials file",
+        Source::Memory => "memory",
+        Source::None => "nowhere",
+    }
+}
+
+/// The JSON name of a source (`env`, `keyring`, `file`, `none`).
+fn json_name(source: Source) -> &'static str {
+    match source {
+        Source::Env => "env",
+        Source::Keyring => "keyring",
+        Source::File => "file",
+        Source::Memory => "memory",
+        Source::None => "none",
+    }
+}

@@ -1,0 +1,79 @@
+//! `shopunlink doctor [--support]`: print what [`crate::doctor`] found.
+
+use clap::Args;
+
+use super::Ctx;
+use crate::doctor::{self, Report};
+use crate::error::Result;
+use crate::platform::Shop;
+use crate::ui::Style;
+
+/// Check the setup: config and profile, where credentials come from, the keyring, the platform's
+/// hosts and clock, and recent failures from the audit log.
+///
+/// Exits 0 when it could run its checks, whatever they found (`"ok"` in the JSON says whether
+/// all passed). Never sends a credential: hosts get an anonymous request. On the sandbox it works
+/// fully offline. `--support` prints a report to send to support, with every secret left out.
+///
+/// Examples:
+///   shopunlink doctor
+///   shopunlink doctor --platform tiktok --json
+///   shopunlink doctor --support > support-report.txt
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DoctorArgs {
+    /// Print only the support-ready report (what to send support; secrets left out)
+    #[arg(long)]
+    pub support: bool,
+}
+
+/// Runs `doctor`.
+pub async fn run(ctx: &Ctx<'_>, args: DoctorArgs) -> Result<()> {
+    let shops = shops(ctx).await;
+    let report = doctor::diagnose(ctx.settings, &ctx.credential_chain(), shops).await;
+    if ctx.ui.is_json() {
+        ctx.ui.print_json(&serde_json::json!({
+            "schema_version": 1,
+            "platform": ctx.settings.platform,
+            "profile": ctx.settings.profile,
+            "ok": report.ok(),
+            "checks": report.checks,
+            "failures": report.failures,
+            "support_report": report.support_report,
+        }));
+    } else if args.support {
+        ctx.ui.print(&report.support_report);
+    } else {
+        print_checks(ctx, &report);
+    }
+    Ok(())
+}
+
+/// The platform's shops for the support report; a platform that cannot be opened or reached is
+/// reported in words rather than failing the doctor.
+async fn shops(ctx: &Ctx<'_>) -> Result<Vec<Shop>, String> {
+    let platform = ctx.platform().map_err(|e| e.to_string())?;
+    platform.shops().await.map_err(|e| e.to_string())
+}
+
+fn print_checks(ctx: &Ctx<'_>, report: &Report) {
+    let ui = ctx.ui;
+    for c in &report.checks {
+        let mark = if c.ok { ui.paint(Style::Green, "✓") } else { ui.paint(Style::Red, "✗") };
+        ui.print(&format!("{mark} {:<12} {}", c.name, c.detail));
+        if let Some(hint) = c.hint.as_ref().filter(|_| !c.ok) {
+            ui.print(&format!("  {:<12} {}", "", ui.paint(Style::Dim, &format!("→ {hint}"))));
+        }
+    }
+    for f in report.failures.iter().filter(|f| !f.resolved) {
+        ui.print(&format!("  failed: {} request ids: {}", f.handle, f.request_ids.join(", ")));
+    }
+    let failed = report.checks.iter().filter(|c| !c.ok).count();
+    if failed == 0 {
+        ui.print(&format!("\n{}", ui.paint(Style::Green, "All checks passed.")));
+    } else {
+        ui.print(&format!(
+            "\n{failed} problem(s) found. `shopunlink doctor --support` prints a report to send support."
+        ));
+    }
+}

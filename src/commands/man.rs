@@ -1,0 +1,77 @@
+//! `shopunlink man`: the manual page, generated from the same clap definitions as `--help`, so it
+//! can never drift from what the program accepts.
+
+use clap::{Args, CommandFactory};
+
+use super::Ctx;
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+use crate::settings::env;
+
+/// Print the manual page (roff) to stdout.
+///
+/// Examples:
+///   shopunlink man | man -l -
+///   shopunlink man > /usr/local/share/man/man1/shopunlink.1
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ManArgs {}
+
+/// Environment variables and what they do, for the ENVIRONMENT section (SPEC §3, §7).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    (env::HOME, "Root for config.toml and state/ (receipts, audit log, sandbox, credentials file)."),
+    (env::PLATFORM, "Platform, as --platform."),
+    (env::PROFILE, "Profile, as --profile."),
+    (env::NO_INPUT, "1: never prompt, as --no-input. CI (any value) does the same."),
+    (env::OTP, "The second-factor code for disconnect, as --otp."),
+    (env::TIKTOK_APP_KEY, "TikTok app key (auth login reads it instead of prompting)."),
+    (env::TIKTOK_APP_SECRET, "TikTok app secret (auth login reads it instead of prompting)."),
+    (env::TIKTOK_ACCESS_TOKEN, "TikTok access token; when set, the environment is the credential source."),
+    (env::TIKTOK_REFRESH_TOKEN, "TikTok refresh token."),
+    (env::TIKTOK_API_BASE, "TikTok API base URL; plain http only to loopback."),
+    (env::TIKTOK_AUTH_BASE, "TikTok token host base URL; plain http only to loopback."),
+    (env::KEYRING, "os (default) or none: behave as if no OS keyring were reachable."),
+    (env::TOTP_SECRET, "Base32 TOTP secret of the profile, for CI."),
+    (env::NO_COLOR, "Any value: no colour (unless --color always)."),
+    (env::CLICOLOR_FORCE, "Non-zero: colour even when not writing to a terminal."),
+    (env::RUST_LOG, "Log filter for stderr, overrides -v and -q."),
+];
+
+/// Writes the roff page: clap's sections, then ENVIRONMENT and EXIT STATUS.
+pub fn run(ctx: &Ctx<'_>, _args: ManArgs) -> Result<()> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Error::internal("cannot render the manual page").with_cause(e))?;
+    let mut page = String::from_utf8_lossy(&buf).into_owned();
+    page.push_str(".SH ENVIRONMENT\n");
+    for (name, what) in ENVIRONMENT {
+        page.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(name), roff(what)));
+    }
+    page.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, what) in EXIT_CODES {
+        page.push_str(&format!(".TP\n{code}\n{}\n", roff(what)));
+    }
+    ctx.ui.print_raw(&page);
+    Ok(())
+}
+
+/// Exit codes (SPEC §4).
+const EXIT_CODES: &[(u8, &str)] = &[
+    (0, "Success (also: disconnecting a link that is already gone)."),
+    (1, "Unexpected failure."),
+    (2, "Usage: bad flags or arguments, or input needed under --no-input."),
+    (3, "Cancelled: a confirmation was declined."),
+    (4, "Authentication: no credentials, invalid token, wrong or expired second-factor code."),
+    (5, "Refused for safety by a preflight check."),
+    (6, "Platform error: network, 5xx or rate limiting after retries, an unreadable response."),
+    (7, "Not found: unknown shop or link."),
+    (8, "Verification failed: an export is incomplete, altered or corrupt."),
+    (130, "Interrupted."),
+];
+
+/// Escapes text for roff: backslashes and hyphens, and a leading dot or quote.
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') { format!("\\&{escaped}") } else { escaped }
+}

@@ -1,0 +1,77 @@
+//! `shopunlink doctor`: what is configured, where the secrets come from, whether the platform
+//! can be reached and agrees on the time, and what went wrong lately, plus a report a seller can
+//! send to support with every secret left out.
+//!
+//! Each check is a plain function returning a [`Check`], so the command only prints. The checks
+//! never send a credential anywhere: the network probe is an anonymous GET of the base URL.
+
+pub mod checks;
+pub mod network;
+pub mod support;
+
+use serde::Serialize;
+
+use crate::credentials::Chain;
+use crate::platform::Shop;
+use crate::settings::Settings;
+
+/// One line of the doctor's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// Short stable name (`config`, `credentials`, `keyring`, `api_base`, `clock`, ...).
+    pub name: String,
+    /// False when this needs the user's attention.
+    pub ok: bool,
+    /// What was found, in words.
+    pub detail: String,
+    /// What to do about it, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Check {
+    /// A passing check.
+    pub fn pass(name: &str, detail: impl Into<String>) -> Check {
+        Check { name: name.into(), ok: true, detail: detail.into(), hint: None }
+    }
+
+    /// A failing check with what to do.
+    pub fn fail(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+        Check { name: name.into(), ok: false, detail: detail.into(), hint: Some(hint.into()) }
+    }
+}
+
+/// Everything the doctor found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The checks, in the order they ran.
+    pub checks: Vec<Check>,
+    /// Recent failed disconnects, from the audit log.
+    pub failures: Vec<checks::Failure>,
+    /// The text to send to support; secrets are never in it.
+    pub support_report: String,
+}
+
+impl Report {
+    /// True when every check passed.
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// Runs every check for the settings' profile. `shops` are the shops the platform listed, when
+/// it could (the support report names them).
+pub async fn diagnose(settings: &Settings, chain: &Chain, shops: Result<Vec<Shop>, String>) -> Report {
+    let mut found = vec![checks::config(settings), checks::state_dir(settings)];
+    let needs_credentials = settings.platform != "sandbox";
+    let (credential_check, secrets) = checks::credentials(settings, chain, needs_credentials);
+    found.push(credential_check);
+    found.push(checks::keyring(chain, needs_credentials));
+    found.push(checks::totp(settings, chain, needs_credentials));
+    found.extend(network::checks(settings).await);
+    let (audit_check, failures) = checks::audit(settings);
+    found.push(audit_check);
+    let text = support::report(settings, &found, &failures, &shops);
+    let support_report = support::scrub(&text, &secrets);
+    Report { checks: found, failures, support_report }
+}
