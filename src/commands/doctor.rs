@@ -8,10 +8,10 @@ use crate::error::Result;
 use crate::platform::Shop;
 use crate::ui::Style;
 
-/// Check the setup: config and profile, where credentials come from, the keyring, the platform's
-/// hosts and clock, and recent failures from the audit log.
+/// Check the setup: config, credentials, keyring, the platform's hosts and clock, recent failures.
 ///
-/// Exits 0 when it could run its checks, whatever they found (`"ok"` in the JSON says whether
+/// Looks at the config and profile, where credentials come from, whether the keyring answers,
+/// each base URL and the platform's clock, and the last failures in the audit log. Exits 0 when it could run its checks, whatever they found (`"ok"` in the JSON says whether
 /// all passed). Never sends a credential: hosts get an anonymous request. On the sandbox it works
 /// fully offline. `--support` prints a report to send to support, with every secret left out.
 ///
