@@ -309,15 +309,14 @@ mod tests {
         let keyring = KeyringStore::new(KeyringBackend::Hang).with_timeout(std::time::Duration::from_millis(200));
         let c = Chain::new("p", EnvStore::default(), keyring, FileStore::new(dir.path()));
         c.file.save("p", &creds("from-file")).unwrap();
-        let started = std::time::Instant::now();
         let located = c.locate().unwrap();
         assert_eq!(located.found, Source::File);
         assert!(located.notes[0].contains("no answer within"), "{:?}", located.notes);
         // Writes and removals after the timeout do not wait again.
         let written = c.write_slot(&Slot::Totp("p".into()), "{}", false).unwrap();
         assert_eq!(written.source, Source::File);
+        // "not reachable" (not "no answer within") shows the write never waited on the keyring.
         assert!(written.warning.unwrap().contains("not reachable"));
-        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -266,9 +266,7 @@ mod tests {
         // After a timeout the store is marked dead; the next call must not even try.
         let store = mock();
         store.dead.store(true, Ordering::SeqCst);
-        let started = std::time::Instant::now();
         let second = store.read(&Slot::Credentials("p".into()));
         assert!(matches!(second, Err(Failure::Unavailable(ref why)) if why.contains("earlier")), "{second:?}");
-        assert!(started.elapsed() < Duration::from_millis(100));
     }
 }
