@@ -47,6 +47,8 @@ pub mod env {
     pub const TIKTOK_API_BASE: &str = "SHOPUNLINK_TIKTOK_API_BASE";
     /// TikTok token (auth) base URL.
     pub const TIKTOK_AUTH_BASE: &str = "SHOPUNLINK_TIKTOK_AUTH_BASE";
+    /// First retry delay of the TikTok client in milliseconds (tests set it near zero).
+    pub const TIKTOK_RETRY_BASE_MS: &str = "SHOPUNLINK_TIKTOK_RETRY_BASE_MS";
 }
 
 /// Default TikTok Shop API host (SPEC §7).
@@ -63,7 +65,12 @@ pub struct TiktokSettings {
     pub auth_base: String,
     /// Client-side limit, requests per second per endpoint for each app + shop.
     pub rate_limit: u32,
+    /// First retry delay in milliseconds; later retries double it (with jitter).
+    pub retry_base_ms: u64,
 }
+
+/// Default first retry delay of the TikTok client.
+pub const DEFAULT_TIKTOK_RETRY_BASE_MS: u64 = 500;
 
 /// One profile's section of `config.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -158,6 +165,9 @@ impl Settings {
                 .or_else(|| profile_config.auth_base.clone())
                 .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
             rate_limit: profile_config.rate_limit.unwrap_or(50),
+            retry_base_ms: var(env::TIKTOK_RETRY_BASE_MS)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_TIKTOK_RETRY_BASE_MS),
         };
         Ok(Settings {
             platform,
@@ -212,6 +222,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
             api_base: DEFAULT_TIKTOK_API_BASE.into(),
             auth_base: DEFAULT_TIKTOK_AUTH_BASE.into(),
             rate_limit: 50,
+            retry_base_ms: DEFAULT_TIKTOK_RETRY_BASE_MS,
         },
         env_credentials: EnvStore::default(),
     }
