@@ -62,6 +62,10 @@ pub struct ExportArgs {
     /// Datasets fetched at the same time
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
+
+    /// MiB written per dataset between checkpoints (tests lower it to exercise resume)
+    #[arg(long, hide = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_mib: u64,
 }
 
 fn parse_day(s: &str) -> Option<NaiveDate> {
@@ -141,6 +145,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         format: args.format,
         fresh: args.fresh,
         concurrency: args.jobs.into(),
+        commit_bytes: args.checkpoint_mib << 20,
     };
     let started = Instant::now();
     let observer = ctx.ui.export_progress();

@@ -73,6 +73,8 @@ pub struct ExportPlan {
     pub fresh: bool,
     /// Datasets fetched at once.
     pub concurrency: usize,
+    /// Bytes of a dataset written between checkpoints.
+    pub commit_bytes: u64,
 }
 
 /// Where an export run is, reported as it goes (the command draws progress bars from it).

@@ -24,10 +24,10 @@ use crate::fsutil;
 use crate::interrupt;
 use crate::platform::{Dataset, PageRequest, Platform};
 
-/// Commit (flush + fsync + checkpoint) after this many new bytes...
-const COMMIT_BYTES: u64 = 16 << 20;
-/// ...or this much time, whichever comes first.
-const COMMIT_INTERVAL: Duration = Duration::from_secs(2);
+/// Commit (flush + fsync + checkpoint) after `ExportPlan::commit_bytes` new bytes or this much
+/// time, whichever comes first. Each commit costs an fsync (tens of milliseconds on a slow disk);
+/// each one saves re-fetching everything before it after a crash.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What an export run ended with.
 #[derive(Debug)]
@@ -119,6 +119,15 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
         }
         return Ok(Ok(ckpt));
     } else if let Some((manifest, sha256)) = manifest::Manifest::read(dir)? {
+        let stale = plan.shop.data_changed_at.filter(|c| manifest.started_at < *c);
+        if let Some(changed) = stale {
+            return Err(Error::usage(format!(
+                "{} holds an export from before the shop's data changed ({})",
+                dir.display(),
+                changed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))
+            .with_hint("add --fresh to export again into it, or choose another --out"));
+        }
         if manifest.complete && same_request(&manifest, plan) {
             return Ok(Err(Outcome::AlreadyComplete { manifest, sha256 }));
         }
@@ -218,61 +227,117 @@ impl Writers {
     }
 }
 
+/// A fetched page on its way to the writer, with the cursor that continues after it.
+struct Fetched {
+    page: crate::platform::Page,
+    cursor_after: Option<String>,
+    last: bool,
+}
+
+/// Pages in flight between the fetcher and the writer of one dataset: enough to keep both busy,
+/// few enough that memory stays flat.
+const IN_FLIGHT: usize = 2;
+
 /// Exports one dataset to the end, or to the first stop request.
+///
+/// Fetching and writing overlap: this task asks the platform for pages while a blocking thread
+/// writes, hashes and commits the previous ones, so the network (or the sandbox's generator) and
+/// the disk work at the same time.
 async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry> {
     let progress = run.progress(dataset);
-    let mut writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
+    let writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
     if progress.done {
         run.observer.start(dataset, progress.records, Some(progress.records));
         run.observer.finish(dataset, progress.records, progress.bytes);
         return writers.finish(dataset);
     }
-    let mut cursor = progress.cursor.clone();
-    let mut started = progress.records > 0;
-    let mut committed_bytes = progress.bytes;
-    let mut committed_at = Instant::now();
     run.observer.start(dataset, progress.records, None);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Fetched>(IN_FLIGHT);
+    let writer = {
+        let run = run.clone();
+        let cursor = progress.cursor.clone();
+        tokio::task::spawn_blocking(move || write_pages(&run, dataset, writers, cursor, rx))
+    };
+    let fetched = fetch_pages(&run, dataset, progress.cursor, tx).await;
+    let written = writer.await.unwrap_or_else(|e| Err(Error::internal("an export writer panicked").with_cause(e)));
+    match (fetched, written) {
+        (_, Ok(Some(entry))) => Ok(entry),
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(None)) => Err(Error::interrupted(format!("the {dataset} export stopped"))),
+    }
+}
+
+/// Pulls pages from the platform until the end, a stop request or an error.
+async fn fetch_pages(
+    run: &Run,
+    dataset: Dataset,
+    mut cursor: Option<String>,
+    tx: tokio::sync::mpsc::Sender<Fetched>,
+) -> Result<()> {
+    let mut first = true;
     loop {
         if run.should_stop() {
-            let p = writers.commit(cursor, false)?;
-            run.record(dataset, p)?;
-            return Err(Error::interrupted(format!("the {dataset} export stopped")));
+            return Ok(());
         }
         let request = PageRequest { dataset, range: &run.plan.range, cursor: cursor.as_deref() };
         let page = match run.platform.page(&run.plan.shop, request).await {
             Ok(page) => page,
             Err(e) => {
                 run.stop.store(true, Ordering::SeqCst);
-                let p = writers.commit(cursor, false)?;
-                run.record(dataset, p)?;
-                return Err(e.context(format!("the {dataset} export failed after {} records", writers.records)));
+                return Err(e.context(format!("the {dataset} export failed")));
             }
         };
-        if !started {
+        if first {
             run.observer.start(dataset, 0, page.total);
-            started = true;
+            first = false;
         }
+        let last = page.next.is_none() || page.records.is_empty();
+        cursor = page.next.clone();
+        let cursor_after = page.next.clone();
+        if tx.send(Fetched { page, cursor_after, last }).await.is_err() || last {
+            return Ok(()); // the writer stopped (it reports why), or this was the last page
+        }
+    }
+}
+
+/// Writes pages as they arrive, committing every `commit_bytes` or [`COMMIT_INTERVAL`].
+/// Returns the finished entry, or `None` when the pages stopped before the end (after
+/// committing what was written, so the run can resume).
+fn write_pages(
+    run: &Run,
+    dataset: Dataset,
+    mut writers: Writers,
+    mut cursor: Option<String>,
+    mut rx: tokio::sync::mpsc::Receiver<Fetched>,
+) -> Result<Option<DatasetEntry>> {
+    let mut committed_bytes = writers.ndjson.bytes();
+    let mut committed_at = Instant::now();
+    while let Some(Fetched { page, cursor_after, last }) = rx.blocking_recv() {
         if let Err(e) = writers.write(&page.records) {
             run.stop.store(true, Ordering::SeqCst);
             return Err(e);
         }
         run.observer.advance(dataset, writers.records, writers.ndjson.bytes());
-        let at_end = page.next.is_none() || page.records.is_empty();
-        cursor = page.next;
-        if at_end {
-            break;
+        cursor = cursor_after;
+        if last {
+            let p = writers.commit(None, true)?;
+            run.record(dataset, p)?;
+            run.observer.finish(dataset, writers.records, writers.ndjson.bytes());
+            return writers.finish(dataset).map(Some);
         }
-        if writers.ndjson.bytes() - committed_bytes >= COMMIT_BYTES || committed_at.elapsed() >= COMMIT_INTERVAL {
+        if writers.ndjson.bytes() - committed_bytes >= run.plan.commit_bytes
+            || committed_at.elapsed() >= COMMIT_INTERVAL
+        {
             let p = writers.commit(cursor.clone(), false)?;
             committed_bytes = p.bytes;
             committed_at = Instant::now();
             run.record(dataset, p)?;
         }
     }
-    let p = writers.commit(None, true)?;
+    let p = writers.commit(cursor, false)?;
     run.record(dataset, p)?;
-    run.observer.finish(dataset, writers.records, writers.ndjson.bytes());
-    writers.finish(dataset)
+    Ok(None)
 }
 
 /// Runs (or resumes) the export described by `plan`.

@@ -155,7 +155,7 @@ fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry) -> DatasetRe
 /// directory is an error.
 pub fn verify(dir: &Path) -> Result<Report> {
     if !dir.is_dir() {
-        return Err(Error::not_found(format!("{} is not a directory", dir.display()))
+        return Err(Error::verification(format!("{} is not a directory", dir.display()))
             .with_hint("pass the directory `shopunlink export` wrote (see its --out)"));
     }
     let mut report = Report {

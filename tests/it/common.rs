@@ -28,7 +28,12 @@ impl Home {
 
     /// `shopunlink ARGS` with this home, no colour, no prompts and none of the user's settings.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("shopunlink").expect("binary built");
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// The same as a plain `std::process::Command`, for tests that spawn and signal it.
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("shopunlink"));
         for (key, _) in std::env::vars() {
             if key.starts_with("SHOPUNLINK_") || key == "RUST_LOG" || key == "CLICOLOR_FORCE" {
                 cmd.env_remove(key);

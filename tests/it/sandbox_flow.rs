@@ -21,6 +21,256 @@ fn status_shows_the_sandbox_shop_and_its_links() {
     let readiness = &doc["shops"][0]["readiness"];
     assert!(readiness["pending_funds"]["amount"].is_string());
     assert!(readiness["open_orders"].as_u64().unwrap() > 0);
-    let blockers: Vec<_> = readiness["blockers"].as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
+    let blockers: Vec<_> =
+        readiness["blockers"].as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
     assert!(blockers.contains(&"no_export") && blockers.contains(&"pending_funds"), "{blockers:?}");
+}
+
+/// Exports the default shop into `home/export` and verifies it, as the preflight requires.
+fn export_and_verify(home: &Home) -> std::path::PathBuf {
+    export_and_verify_into(home, "export")
+}
+
+fn export_and_verify_into(home: &Home, name: &str) -> std::path::PathBuf {
+    let dir = home.join(name);
+    let (code, _, err) = home.run(&["export", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = home.run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    dir
+}
+
+fn link_state(home: &Home, handle: &str) -> String {
+    let doc = home.json(&["status"], 0);
+    let links = doc["shops"][0]["links"].as_array().unwrap().clone();
+    links.iter().find(|l| l["handle"] == handle).unwrap()["state"].as_str().unwrap().to_owned()
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[test]
+fn export_then_verify_passes_and_files_are_private() {
+    let home = Home::new();
+    let dir = home.join("export");
+    let doc = home.json(&["export", "--out", dir.to_str().unwrap()], 0);
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["schema_version"], 1);
+    let names: Vec<_> = doc["datasets"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["orders", "products", "statements", "statement_transactions", "payments", "withdrawals"]);
+    assert_eq!(doc["datasets"][0]["records"], 3000);
+    let report = home.json(&["verify", dir.to_str().unwrap()], 0);
+    assert_eq!(report["ok"], true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        for f in files_under(&dir) {
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+        }
+    }
+    let status = home.json(&["status"], 0);
+    assert_eq!(status["shops"][0]["readiness"]["last_export"]["verified"], true);
+}
+
+#[test]
+fn verify_catches_a_flipped_byte_a_deleted_line_and_a_missing_manifest() {
+    let home = Home::new();
+    let dir = export_and_verify(&home);
+    let d = dir.to_str().unwrap();
+
+    let orders = dir.join("orders.ndjson");
+    let pristine = std::fs::read(&orders).unwrap();
+    let mut flipped = pristine.clone();
+    flipped[1000] ^= 0x01;
+    std::fs::write(&orders, &flipped).unwrap();
+    let (code, _, err) = home.run(&["verify", d]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("orders") && err.contains("altered"), "{err}");
+
+    let text = String::from_utf8(pristine.clone()).unwrap();
+    let without_line: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&orders, without_line).unwrap();
+    let doc = home.json(&["verify", d], 8);
+    assert_eq!(doc["error"]["exit_code"], 8);
+    let problems = doc["error"]["datasets"][0]["problems"].to_string();
+    assert!(problems.contains("2999 records"), "{problems}");
+
+    std::fs::write(&orders, &pristine).unwrap();
+    assert_eq!(home.run(&["verify", d]).0, 0);
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let (code, _, err) = home.run(&["verify", d]);
+    assert_eq!(code, 8);
+    assert!(err.contains("manifest.json is missing"), "{err}");
+}
+
+#[test]
+fn two_fresh_homes_export_byte_identical_files() {
+    let (a, b) = (Home::new(), Home::new());
+    for home in [&a, &b] {
+        let (code, _, err) = home.run(&["sandbox", "reset", "--seed", "7", "--orders", "1500"]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = home.run(&["export", "--out", "x", "--format", "both"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let files: Vec<_> = std::fs::read_dir(a.join("x")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(files.len() > 8, "{files:?}");
+    for name in files.iter().filter(|n| *n != "manifest.json") {
+        let (x, y) = (std::fs::read(a.join("x").join(name)).unwrap(), std::fs::read(b.join("x").join(name)).unwrap());
+        assert!(x == y, "{name:?} differs between homes");
+    }
+}
+
+#[test]
+fn a_time_window_selects_records_by_their_own_time() {
+    let home = Home::new();
+    let doc = home.json(
+        &["export", "--out", "w", "--datasets", "orders,payments", "--since", "2026-03-01", "--until", "2026-03-31"],
+        0,
+    );
+    let orders = std::fs::read_to_string(home.join("w/orders.ndjson")).unwrap();
+    let (from, to) = (1_772_323_200, 1_775_001_600); // 2026-03-01 and 2026-04-01, UTC
+    for line in orders.lines() {
+        let t = serde_json::from_str::<serde_json::Value>(line).unwrap()["create_time"].as_i64().unwrap();
+        assert!((from..to).contains(&t), "{t}");
+    }
+    let count = doc["datasets"][0]["records"].as_u64().unwrap();
+    assert!(count > 100 && count < 400, "{count}");
+    assert_eq!(doc["range"]["since"], "2026-03-01T00:00:00Z");
+    assert_eq!(doc["datasets"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn disconnect_walks_every_safety_step() {
+    let home = Home::new();
+    // No export yet: refused.
+    let (code, _, err) = home.run(&["disconnect", "@democrafts.deals", "--yes", "--allow-pending-funds"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("no export"), "{err}");
+    let dir = export_and_verify(&home);
+
+    // Pending funds still block without the override.
+    let doc = home.json(&["disconnect", "@democrafts.deals", "--yes"], 5);
+    assert_eq!(doc["error"]["kind"], "refused");
+
+    // Dry run: a plan, nothing changed.
+    let before = std::fs::read_to_string(home.join("state/sandbox/world.json")).ok();
+    let plan = home.json(&["disconnect", "@democrafts.deals", "--dry-run", "--allow-pending-funds"], 0);
+    assert_eq!(plan["dry_run"], true);
+    assert!(plan["plan"]["consequences"].as_array().unwrap().len() >= 2);
+    assert_eq!(std::fs::read_to_string(home.join("state/sandbox/world.json")).ok(), before);
+
+    // No --yes under --no-input: exit 2 naming --yes.
+    let (code, _, err) = home.run(&["disconnect", "@democrafts.deals", "--allow-pending-funds", "--no-input"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--yes"), "{err}");
+
+    // Without a code: the sandbox sends one and the command asks for --otp.
+    let (code, _, err) = home.run(&["disconnect", "@democrafts.deals", "--allow-pending-funds", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--otp"), "{err}");
+    let (code, sent, _) = home.run(&["sandbox", "code"]);
+    assert_eq!(code, 0);
+    let sent = sent.trim().to_owned();
+    assert_eq!(sent.len(), 6);
+
+    // A wrong code: exit 4, nothing changed.
+    let wrong = format!("{:06}", (sent.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let (code, _, err) =
+        home.run(&["disconnect", "@democrafts.deals", "--allow-pending-funds", "--yes", "--otp", &wrong]);
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
+
+    // The right code (from the environment this time) disconnects and writes a receipt.
+    let receipt = {
+        let out = home
+            .cmd(&["disconnect", "@DemoCrafts.Deals", "--allow-pending-funds", "--yes", "--json"])
+            .env("SHOPUNLINK_OTP", &sent)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(receipt["outcome"], "disconnected");
+    assert_eq!(receipt["verified_gone"], true);
+    assert_eq!(receipt["second_factor"]["method"], "platform_challenge");
+    assert!(receipt["request_ids"][0].as_str().unwrap().starts_with("sbx-"));
+    assert_eq!(receipt["export"]["dir"], std::fs::canonicalize(&dir).unwrap().to_str().unwrap());
+    assert_eq!(link_state(&home, "@democrafts.deals"), "unlinked");
+    let file = std::path::PathBuf::from(receipt["receipt_file"].as_str().unwrap());
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(!saved.contains(&sent) && !saved.contains(&wrong), "the receipt holds a code");
+    let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
+    assert!(audit.contains("disconnect.attempt") && audit.contains("disconnect.done"), "{audit}");
+    assert!(!audit.contains(&sent));
+
+    // Again: already gone, exit 0, nothing changed.
+    let world = std::fs::read_to_string(home.join("state/sandbox/world.json")).unwrap();
+    let again = home.json(&["disconnect", "@democrafts.deals", "--yes"], 0);
+    assert_eq!(again["outcome"], "already_disconnected");
+    assert_eq!(std::fs::read_to_string(home.join("state/sandbox/world.json")).unwrap(), world);
+}
+
+#[test]
+fn a_code_is_void_after_three_wrong_tries() {
+    let home = Home::new();
+    export_and_verify(&home);
+    let args = ["disconnect", "@lunabeauty", "--allow-pending-funds", "--yes"];
+    assert_eq!(home.run(&args).0, 2);
+    let (_, sent, _) = home.run(&["sandbox", "code"]);
+    let sent = sent.trim().to_owned();
+    let wrong = format!("{:06}", (sent.parse::<u32>().unwrap() + 7) % 1_000_000);
+    for _ in 0..3 {
+        let mut a = args.to_vec();
+        a.extend(["--otp", &wrong]);
+        assert_eq!(home.run(&a).0, 4);
+    }
+    let mut a = args.to_vec();
+    a.extend(["--otp", &sent]);
+    let (code, _, err) = home.run(&a);
+    assert_eq!(code, 4, "a used-up code must not work: {err}");
+    assert_eq!(link_state(&home, "@lunabeauty"), "linked");
+}
+
+#[test]
+fn the_official_account_waits_for_open_orders() {
+    let home = Home::new();
+    export_and_verify(&home);
+    let (code, _, err) =
+        home.run(&["disconnect", "@democrafts", "--yes", "--allow-pending-funds", "--allow-unexported"]);
+    assert_eq!(code, 5);
+    assert!(err.contains("open order"), "{err}");
+
+    assert_eq!(home.run(&["sandbox", "reset", "--settled", "--open-orders", "0"]).0, 0);
+    // The reset changed the shop's data: the earlier export no longer counts.
+    let (code, _, err) = home.run(&["disconnect", "@democrafts", "--yes", "--dry-run"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("changed"), "{err}");
+    // Exporting into the old directory would mix old and new data: refused without --fresh.
+    let (code, _, err) = home.run(&["export", "--out", "export"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--fresh"), "{err}");
+    export_and_verify_into(&home, "export2");
+    let plan = home.json(&["disconnect", "@democrafts", "--yes", "--dry-run"], 0);
+    assert!(plan["preflight"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{plan}");
+}
+
+#[test]
+fn a_support_link_gets_a_ready_to_send_request() {
+    let home = Home::new();
+    export_and_verify(&home);
+    let doc = home.json(&["disconnect", "@brightside.agency", "--allow-pending-funds"], 0);
+    assert_eq!(doc["outcome"], "support_request");
+    let text = doc["support_request"].as_str().unwrap();
+    for needle in ["@brightside.agency", "Demo Crafts Co.", "shop id", "link id", "partner-support@brightside.example"]
+    {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+    assert_eq!(link_state(&home, "@brightside.agency"), "linked");
 }

@@ -75,7 +75,10 @@ const OPEN_STATUSES: &[&str] =
     &["AWAITING_SHIPMENT", "AWAITING_SHIPMENT", "AWAITING_COLLECTION", "PARTIALLY_SHIPPING", "ON_HOLD"];
 
 fn to_line<T: Serialize>(record: &T) -> String {
-    serde_json::to_string(record).expect("sandbox records always serialise")
+    // Sized for a typical order, so serialising rarely reallocates.
+    let mut buf = Vec::with_capacity(1536);
+    serde_json::to_writer(&mut buf, record).expect("sandbox records always serialise");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
 #[derive(Serialize)]
