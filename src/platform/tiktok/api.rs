@@ -103,7 +103,9 @@ pub fn list_page(endpoint: &str, data: &RawValue, key: &str) -> Result<ListPage>
 pub fn field<T: for<'de> Deserialize<'de>>(endpoint: &str, data: &RawValue, key: &str) -> Result<Option<T>> {
     let fields = fields(endpoint, data)?;
     match fields.get(key) {
-        Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map(Some).map_err(|e| unreadable(endpoint, e)),
+        Some(raw) if raw.get() != "null" => {
+            serde_json::from_str(raw.get()).map(Some).map_err(|e| unreadable(endpoint, e))
+        }
         _ => Ok(None),
     }
 }

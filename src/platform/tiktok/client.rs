@@ -202,9 +202,10 @@ impl Client {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!(method = %call.method, path = %call.path, attempt, "no response: {}", e.without_url());
+                let e = e.without_url();
+                tracing::debug!(method = %call.method, path = %call.path, attempt, "no response: {e}");
                 let err = Error::platform(format!("TikTok {endpoint} failed: no response"))
-                    .with_cause(e.without_url())
+                    .with_cause(e)
                     .with_detail("endpoint", endpoint);
                 return Err(Failure::Retry(err, None));
             }
@@ -241,11 +242,15 @@ impl Client {
         }
         let envelope = envelope.map_err(|e| {
             Failure::Fatal(
-                Error::platform(format!("TikTok {endpoint} answered HTTP {status} with a body that is not its JSON envelope"))
-                    .with_cause(e)
-                    .with_hint("the API or a proxy in between answered something unexpected; rerun, and report it if it persists")
-                    .with_detail("endpoint", endpoint.clone())
-                    .with_detail("http_status", status),
+                Error::platform(format!(
+                    "TikTok {endpoint} answered HTTP {status} with a body that is not its JSON envelope"
+                ))
+                .with_cause(e)
+                .with_hint(
+                    "the API or a proxy in between answered something unexpected; rerun, and report it if it persists",
+                )
+                .with_detail("endpoint", endpoint.clone())
+                .with_detail("http_status", status),
             )
         })?;
         if envelope.code == 0 {

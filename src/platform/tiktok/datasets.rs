@@ -38,7 +38,13 @@ fn bad_cursor(dataset: Dataset, cursor: &str) -> Error {
 }
 
 /// Reads one page of `dataset`.
-pub async fn page(client: &Client, cipher: &str, dataset: Dataset, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
+pub async fn page(
+    client: &Client,
+    cipher: &str,
+    dataset: Dataset,
+    range: &TimeRange,
+    cursor: Option<&str>,
+) -> Result<Page> {
     match dataset {
         Dataset::Orders => orders(client, cipher, range, cursor).await,
         Dataset::Products => products(client, cipher, range, cursor).await,
@@ -142,10 +148,7 @@ async fn products(client: &Client, cipher: &str, range: &TimeRange, cursor: Opti
         if at.lo > at.end {
             return Ok(Page::default());
         }
-        let body = search_body(&[
-            ("create_time_ge", Some(at.lo.into())),
-            ("create_time_le", Some(at.hi.into())),
-        ]);
+        let body = search_body(&[("create_time_ge", Some(at.lo.into())), ("create_time_le", Some(at.hi.into()))]);
         let call = Call::with_body(Method::POST, api::PRODUCTS, scope::PRODUCT, &body)
             .shop(cipher)
             .query("page_size", PAGE_SIZE)
@@ -248,7 +251,13 @@ async fn statement_transactions(
 }
 
 /// A total count from a one-record search (open orders of one status, active listings).
-pub async fn search_total(client: &Client, path: &'static str, scope: &'static str, cipher: &str, body: Value) -> Result<u64> {
+pub async fn search_total(
+    client: &Client,
+    path: &'static str,
+    scope: &'static str,
+    cipher: &str,
+    body: Value,
+) -> Result<u64> {
     let call = Call::with_body(Method::POST, path, scope, &body).shop(cipher).query("page_size", 1);
     let key = if path == api::ORDERS { "orders" } else { "products" };
     let page = list(client, &call, key).await?;
@@ -274,7 +283,8 @@ mod tests {
     fn cursors_round_trip_and_bad_ones_are_refused() {
         let c = ProductCursor { lo: 1, hi: 2, end: 3, token: Some("a+b/=".into()) };
         assert_eq!(serde_json::from_str::<ProductCursor>(&serde_json::to_string(&c).unwrap()).unwrap(), c);
-        let t = TransactionsCursor { ids: vec!["s1".into()], statements: Some("x/y=".into()), listed: false, token: None };
+        let t =
+            TransactionsCursor { ids: vec!["s1".into()], statements: Some("x/y=".into()), listed: false, token: None };
         assert_eq!(serde_json::from_str::<TransactionsCursor>(&serde_json::to_string(&t).unwrap()).unwrap(), t);
         assert_eq!(bad_cursor(Dataset::Products, "zz").kind(), crate::error::ErrorKind::Usage);
     }

@@ -78,14 +78,7 @@ fn shop(s: AuthorizedShop, app_key: &str, scopes: &[String], webhooks: Value) ->
         disconnect: DisconnectMode::Guided,
         details,
     };
-    Shop {
-        id: s.id,
-        name: s.name,
-        region: s.region,
-        links: vec![link],
-        data_changed_at: None,
-        handle: s.cipher,
-    }
+    Shop { id: s.id, name: s.name, region: s.region, links: vec![link], data_changed_at: None, handle: s.cipher }
 }
 
 /// The shop's webhook subscriptions and the request id of the listing.
@@ -136,11 +129,17 @@ pub async fn disconnect(client: &Client, shop: &Shop, link: &Link) -> Result<Dis
 pub fn manual_steps(shop: &Shop, link: &Link) -> Vec<String> {
     let app_key = link.details.get("app_key").and_then(Value::as_str).unwrap_or("?");
     vec![
-        format!("Sign in to TikTok Shop Seller Center as the owner of {} (shop id {}, {}).", shop.name, shop.id, shop.region),
+        format!(
+            "Sign in to TikTok Shop Seller Center as the owner of {} (shop id {}, {}).",
+            shop.name, shop.id, shop.region
+        ),
         "Open App Store (Services) → My apps.".into(),
         format!("Open the app authorized with app key {app_key} ({}).", link.display_name),
         "Click Deauthorize (or Remove) and confirm.".into(),
-        format!("Run `shopunlink disconnect {} --platform tiktok --wait` to watch until TikTok no longer lists the shop.", link.handle),
+        format!(
+            "Run `shopunlink disconnect {} --platform tiktok --wait` to watch until TikTok no longer lists the shop.",
+            link.handle
+        ),
     ]
 }
 

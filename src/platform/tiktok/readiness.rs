@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::platform::{Decimal, Money, Readiness};
 
 /// Order statuses that still need the seller (reference, "Order statuses that still need the seller").
-pub const OPEN_ORDER_STATUSES: [&str; 4] = ["AWAITING_SHIPMENT", "AWAITING_COLLECTION", "PARTIALLY_SHIPPING", "ON_HOLD"];
+pub const OPEN_ORDER_STATUSES: [&str; 4] =
+    ["AWAITING_SHIPMENT", "AWAITING_COLLECTION", "PARTIALLY_SHIPPING", "ON_HOLD"];
 /// How far back to look for withdrawals still processing (they settle within days).
 const WITHDRAWAL_LOOKBACK_DAYS: i64 = 90;
 /// ISO 4217 "no currency", for an amount the API sent without one.
@@ -28,7 +29,13 @@ pub async fn read(client: &Client, cipher: &str) -> Result<Readiness> {
         open_orders(client, cipher),
         search_total(client, api::PRODUCTS, scope::PRODUCT, cipher, one("status", "ACTIVATE")),
     )?;
-    Ok(Readiness { pending_funds, processing_withdrawals, open_orders, active_listings, pending_commissions: Vec::new() })
+    Ok(Readiness {
+        pending_funds,
+        processing_withdrawals,
+        open_orders,
+        active_listings,
+        pending_commissions: Vec::new(),
+    })
 }
 
 async fn open_orders(client: &Client, cipher: &str) -> Result<u64> {
@@ -75,12 +82,12 @@ async fn unsettled(client: &Client, cipher: &str) -> Result<Option<Money>> {
         let data_currency: Option<String> = api::field(&endpoint, &reply.data, "currency")?;
         currency = currency.or(data_currency);
         let transactions: Vec<Value> = api::field(&endpoint, &reply.data, "transactions")?.unwrap_or_default();
-        if token.is_none() {
-            if let Some(v) = api::field::<Value>(&endpoint, &reply.data, "sum_est_settlement_amount")? {
-                let (amount, c) = money(&v).ok_or_else(|| bad_amount(&endpoint, &v))?;
-                let c = c.or(currency).or_else(|| first_currency(&transactions));
-                return Ok(Some(Money::new(amount, c.unwrap_or_else(|| NO_CURRENCY.into()))));
-            }
+        if token.is_none()
+            && let Some(v) = api::field::<Value>(&endpoint, &reply.data, "sum_est_settlement_amount")?
+        {
+            let (amount, c) = money(&v).ok_or_else(|| bad_amount(&endpoint, &v))?;
+            let c = c.or(currency).or_else(|| first_currency(&transactions));
+            return Ok(Some(Money::new(amount, c.unwrap_or_else(|| NO_CURRENCY.into()))));
         }
         for t in &transactions {
             let Some(v) = t.get("est_settlement_amount") else { continue };

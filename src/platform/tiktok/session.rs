@@ -113,8 +113,9 @@ impl Session {
         }
         let current = state.credentials.as_ref().ok_or_else(|| self.missing())?;
         let Some(refresh_token) = current.refresh_token.clone() else {
-            return Err(Error::auth("the TikTok access token has expired and there is no refresh token")
-                .with_hint(LOGIN_HINT));
+            return Err(
+                Error::auth("the TikTok access token has expired and there is no refresh token").with_hint(LOGIN_HINT)
+            );
         };
         tracing::info!("the TikTok access token has expired; refreshing it");
         let mut fresh = token::refresh(&self.settings, &current.app_key, &current.app_secret, &refresh_token)
@@ -130,10 +131,10 @@ impl Session {
             fresh.seller_name = current.seller_name.clone();
         }
         // Tokens forgotten by a disconnect stay forgotten: the new ones live in memory only.
-        if !self.forgotten.load(Ordering::SeqCst) {
-            if let Err(e) = self.store.save(&self.profile, &fresh) {
-                tracing::warn!("the refreshed TikTok token could not be saved ({e}); it is used for this run only");
-            }
+        if !self.forgotten.load(Ordering::SeqCst)
+            && let Err(e) = self.store.save(&self.profile, &fresh)
+        {
+            tracing::warn!("the refreshed TikTok token could not be saved ({e}); it is used for this run only");
         }
         state.credentials = Some(fresh);
         state.generation += 1;

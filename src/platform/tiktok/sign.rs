@@ -19,11 +19,8 @@ pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(
     params: &[(K, V)],
     body: Option<&[u8]>,
 ) -> Vec<u8> {
-    let mut sorted: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_ref(), v.as_ref()))
-        .filter(|(k, _)| !UNSIGNED.contains(k))
-        .collect();
+    let mut sorted: Vec<(&str, &str)> =
+        params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).filter(|(k, _)| !UNSIGNED.contains(k)).collect();
     // Byte order of the keys; a stable sort keeps repeated keys in the order they were given.
     sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = Vec::with_capacity(secret.len() * 2 + path.len() + body.map_or(0, <[u8]>::len) + 64);
@@ -42,7 +39,8 @@ pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(
 
 /// The `sign` query value: lowercase hex HMAC-SHA256 of [`string_to_sign`], keyed with the secret.
 pub fn sign<K: AsRef<str>, V: AsRef<str>>(secret: &str, path: &str, params: &[(K, V)], body: Option<&[u8]>) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(&string_to_sign(secret, path, params, body));
     hex::encode(mac.finalize().into_bytes())
 }
