@@ -3,5 +3,7 @@
 
 mod bad_input;
 mod common;
+mod fake_tiktok;
 mod resume;
 mod sandbox_flow;
+mod tiktok;

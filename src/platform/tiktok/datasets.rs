@@ -133,6 +133,13 @@ struct ProductCursor {
     token: Option<String>,
 }
 
+/// The search of one product window; the 202502 search documents no sort parameters, so none
+/// are sent (its order is stable for a given filter, which is all paging needs).
+fn product_search(cipher: &str, at: &ProductCursor) -> Call {
+    let body = search_body(&[("create_time_ge", Some(at.lo.into())), ("create_time_le", Some(at.hi.into()))]);
+    Call::with_body(Method::POST, api::PRODUCTS, scope::PRODUCT, &body).shop(cipher).query("page_size", PAGE_SIZE)
+}
+
 async fn products(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
     let mut at = match cursor {
         Some(c) => serde_json::from_str::<ProductCursor>(c).map_err(|_| bad_cursor(Dataset::Products, c))?,
@@ -148,12 +155,7 @@ async fn products(client: &Client, cipher: &str, range: &TimeRange, cursor: Opti
         if at.lo > at.end {
             return Ok(Page::default());
         }
-        let body = search_body(&[("create_time_ge", Some(at.lo.into())), ("create_time_le", Some(at.hi.into()))]);
-        let call = Call::with_body(Method::POST, api::PRODUCTS, scope::PRODUCT, &body)
-            .shop(cipher)
-            .query("page_size", PAGE_SIZE)
-            .query("sort_field", "create_time")
-            .query("sort_order", "ASC");
+        let call = product_search(cipher, &at);
         let first_of_window = at.token.is_none();
         let page = match list(client, &with_token(&call, at.token.as_deref()), "products").await {
             Err(e) if first_of_window && at.hi > at.lo && e.detail("code") == Some(&SEARCH_TOO_LARGE.into()) => None,

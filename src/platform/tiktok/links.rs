@@ -45,7 +45,7 @@ pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
     let mut shops = Vec::with_capacity(listed.len());
     for s in listed {
         let webhooks = match webhooks(client, &s.cipher).await {
-            Ok((hooks, _)) => json!(hooks),
+            Ok((hooks, _)) => summary(&hooks),
             Err(e) if has_code(&e, MISSING_SCOPE) => {
                 tracing::warn!("cannot list the webhooks of shop {}: {e}", s.id);
                 Value::Null
@@ -60,7 +60,9 @@ pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
 fn shop(s: AuthorizedShop, app_key: &str, scopes: &[String], webhooks: Value) -> Shop {
     let mut details = Map::new();
     details.insert("app_key".into(), app_key.into());
-    details.insert("scopes".into(), json!(scopes));
+    // Scopes are known only from a login through the token endpoint; credentials from the
+    // environment carry none, and an empty list would wrongly read as "nothing granted".
+    details.insert("scopes".into(), if scopes.is_empty() { Value::Null } else { json!(scopes) });
     details.insert("webhooks".into(), webhooks);
     if let Some(code) = &s.code {
         details.insert("shop_code".into(), code.clone().into());
@@ -87,6 +89,11 @@ pub async fn webhooks(client: &Client, cipher: &str) -> Result<(Vec<Webhook>, St
     let reply = client.call(&call).await?;
     let hooks = api::field(&call.endpoint(), &reply.data, "webhooks")?.unwrap_or_default();
     Ok((hooks, reply.request_id))
+}
+
+/// What status (and so the receipt, which copies the link) shows of the subscriptions.
+fn summary(hooks: &[Webhook]) -> Value {
+    hooks.iter().map(|h| json!({ "event_type": h.event_type, "address_host": host_of(&h.address) })).collect()
 }
 
 /// Only the host of a webhook address goes into receipts: the path or query may carry a secret.
