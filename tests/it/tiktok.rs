@@ -234,7 +234,8 @@ async fn tiktok_guided_disconnect_deletes_webhooks_forgets_tokens_and_sees_the_d
 
 #[tokio::test]
 async fn tiktok_refreshed_tokens_go_back_to_the_store_they_came_from() {
-    let fake = Fake::start_async(Config { expire_token_after: Some(1), ..Config::default() }).await;
+    // Listing the shop answers two requests (shops, webhooks); the token expires right after.
+    let fake = Fake::start_async(Config { expire_token_after: Some(2), ..Config::default() }).await;
     let store = stored();
     let tiktok = Tiktok::new(&context(&fake, store.clone())).expect("platform");
     let shop = tiktok.shops().await.expect("shops").remove(0);
