@@ -49,37 +49,47 @@ pub async fn page(
         Dataset::Orders => orders(client, cipher, range, cursor).await,
         Dataset::Products => products(client, cipher, range, cursor).await,
         Dataset::Statements => {
-            let call = finance_get(api::STATEMENTS, cipher, "statement_time", "statement_time", range);
+            let call = finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, range);
             simple(client, call, "statements", cursor).await
         }
         Dataset::StatementTransactions => statement_transactions(client, cipher, range, cursor).await,
         Dataset::Payments => {
-            let call = finance_get(api::PAYMENTS, cipher, "create_time", "create_time", range);
+            let call = finance_get(api::PAYMENTS, cipher, CREATE_TIME, range);
             simple(client, call, "payments", cursor).await
         }
         Dataset::Withdrawals => {
-            let call = finance_get(api::WITHDRAWALS, cipher, "create_time", "create_time", range)
-                .query("types", WITHDRAWAL_TYPES);
+            let call = finance_get(api::WITHDRAWALS, cipher, WITHDRAWAL_TIME, range).query("types", WITHDRAWAL_TYPES);
             simple(client, call, "withdrawals", cursor).await
         }
     }
 }
 
+/// How a finance list is sorted and filtered by time (reference, "Endpoints").
+struct TimeField {
+    /// The required `sort_field`; withdrawals take none.
+    sort: Option<&'static str>,
+    /// The inclusive lower bound parameter.
+    ge: &'static str,
+    /// The exclusive upper bound parameter.
+    lt: &'static str,
+}
+
+const STATEMENT_TIME: TimeField =
+    TimeField { sort: Some("statement_time"), ge: "statement_time_ge", lt: "statement_time_lt" };
+const CREATE_TIME: TimeField = TimeField { sort: Some("create_time"), ge: "create_time_ge", lt: "create_time_lt" };
+const WITHDRAWAL_TIME: TimeField = TimeField { sort: None, ..CREATE_TIME };
+
 /// A paged finance GET with its required sort field and its `_ge`/`_lt` time filters.
-fn finance_get(path: &'static str, cipher: &str, sort: &str, time: &'static str, range: &TimeRange) -> Call {
+fn finance_get(path: &'static str, cipher: &str, time: TimeField, range: &TimeRange) -> Call {
     let mut call = Call::get(path, path, scope::FINANCE).shop(cipher).query("page_size", PAGE_SIZE);
-    if path != api::WITHDRAWALS {
+    if let Some(sort) = time.sort {
         call = call.query("sort_field", sort).query("sort_order", "ASC");
     }
-    let (ge, lt): (&'static str, &'static str) = match time {
-        "statement_time" => ("statement_time_ge", "statement_time_lt"),
-        _ => ("create_time_ge", "create_time_lt"),
-    };
     if let Some(s) = secs(range.since) {
-        call = call.query(ge, s);
+        call = call.query(time.ge, s);
     }
     if let Some(u) = secs(range.until) {
-        call = call.query(lt, u);
+        call = call.query(time.lt, u);
     }
     call
 }
@@ -213,7 +223,7 @@ async fn statement_transactions(
         }
         None => TransactionsCursor::default(),
     };
-    let listing = finance_get(api::STATEMENTS, cipher, "statement_time", "statement_time", range);
+    let listing = finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, range);
     loop {
         if at.ids.is_empty() {
             if at.listed {
