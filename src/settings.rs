@@ -52,6 +52,8 @@ pub mod env {
     pub const KEYRING: &str = "SHOPUNLINK_KEYRING";
     /// Base32 TOTP secret for `disconnect`, for CI jobs that keep it in their secret store.
     pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
+    /// First retry delay of the TikTok client in milliseconds (tests set it near zero).
+    pub const TIKTOK_RETRY_BASE_MS: &str = "SHOPUNLINK_TIKTOK_RETRY_BASE_MS";
 }
 
 /// Default TikTok Shop API host (SPEC §7).
@@ -68,7 +70,12 @@ pub struct TiktokSettings {
     pub auth_base: String,
     /// Client-side limit, requests per second per endpoint for each app + shop.
     pub rate_limit: u32,
+    /// First retry delay in milliseconds; later retries double it (with jitter).
+    pub retry_base_ms: u64,
 }
+
+/// Default first retry delay of the TikTok client.
+pub const DEFAULT_TIKTOK_RETRY_BASE_MS: u64 = 500;
 
 /// One profile's section of `config.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -188,6 +195,9 @@ impl Settings {
                 .or_else(|| profile_config.auth_base.clone())
                 .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
             rate_limit: profile_config.rate_limit.unwrap_or(50),
+            retry_base_ms: var(env::TIKTOK_RETRY_BASE_MS)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_TIKTOK_RETRY_BASE_MS),
         };
         Ok(Settings {
             platform,
@@ -244,6 +254,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
             api_base: DEFAULT_TIKTOK_API_BASE.into(),
             auth_base: DEFAULT_TIKTOK_AUTH_BASE.into(),
             rate_limit: 50,
+            retry_base_ms: DEFAULT_TIKTOK_RETRY_BASE_MS,
         },
         env_credentials: EnvStore::default(),
         keyring: KeyringChoice::Disabled,

@@ -98,7 +98,7 @@ pub trait Platform: Send + Sync {
 pub type Constructor = fn(&PlatformContext) -> Result<Box<dyn Platform>>;
 
 /// Every platform by name. Adding a platform is one line here.
-pub const REGISTRY: &[(&str, Constructor)] = &[("sandbox", sandbox::Sandbox::open)];
+pub const REGISTRY: &[(&str, Constructor)] = &[("sandbox", sandbox::Sandbox::open), ("tiktok", tiktok::Tiktok::open)];
 
 /// The names of every registered platform.
 pub fn names() -> Vec<&'static str> {

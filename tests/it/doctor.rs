@@ -69,10 +69,20 @@ async fn doctor_checks_hosts_and_clock_without_sending_credentials() {
     assert_eq!(check(&doc, "totp")["ok"], false, "TikTok disconnects need a TOTP");
     let requests = server.received_requests().await.unwrap();
     assert!(!requests.is_empty());
-    for r in &requests {
+    // The reachability probes are anonymous. Listing the authorized shops (for the support
+    // report) is an ordinary signed API call: it carries the access token, as every call must,
+    // but the app secret only ever signs and is never sent.
+    let (api_calls, probes): (Vec<_>, Vec<_>) =
+        requests.iter().partition(|r| r.url.path().starts_with("/authorization/"));
+    assert!(!probes.is_empty());
+    for r in &probes {
         assert_eq!(r.url.query(), None, "the probe carries no query: {}", r.url);
         let headers = format!("{:?}", r.headers);
         assert!(!headers.contains(ACCESS_TOKEN) && !headers.contains(APP_SECRET), "{headers}");
+    }
+    for r in &api_calls {
+        let sent = format!("{} {:?} {}", r.url, r.headers, String::from_utf8_lossy(&r.body));
+        assert!(!sent.contains(APP_SECRET), "{sent}");
     }
 }
 

@@ -1,4 +1,96 @@
 //! The TikTok Shop Open API platform (`reference/tiktok-shop-open-api.md`).
+//!
+//! One concern per file: [`sign`] (HMAC signing), [`client`] (signed HTTP, envelope, errors),
+//! [`retry`] and [`limiter`] (backoff and the client-side rate limit), [`session`] (tokens and
+//! their one-time refresh), [`api`] (endpoints and their `data`), [`datasets`] (paged export),
+//! [`readiness`] and [`links`] (status and the guided disconnect), [`token`] and [`base_url`].
 
+pub mod api;
 pub mod base_url;
+pub mod client;
+pub mod datasets;
+pub mod limiter;
+pub mod links;
+pub mod readiness;
+pub mod retry;
+pub mod session;
+pub mod sign;
 pub mod token;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use self::client::Client;
+use self::retry::Backoff;
+use self::session::Session;
+use super::{
+    Challenge, ChallengeAnswer, Dataset, DisconnectOutcome, Grant, Link, Page, PageRequest, Platform, PlatformContext,
+    Readiness, Shop,
+};
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+
+/// The `tiktok` platform: one shared client (limiter, tokens) for every concurrent task.
+#[derive(Debug)]
+pub struct Tiktok {
+    client: Client,
+}
+
+impl Tiktok {
+    /// Builds the platform from the resolved settings; base URLs are checked here (a plain
+    /// `http://` to anything but loopback is a usage error before any request is made).
+    pub fn open(ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
+        Ok(Box::new(Tiktok::new(ctx)?))
+    }
+
+    /// The concrete platform (for tests and benchmarks that drive it without the registry).
+    pub fn new(ctx: &PlatformContext) -> Result<Tiktok> {
+        let api = base_url::checked("SHOPUNLINK_TIKTOK_API_BASE", &ctx.tiktok.api_base)?;
+        base_url::checked("SHOPUNLINK_TIKTOK_AUTH_BASE", &ctx.tiktok.auth_base)?;
+        let credentials = ctx.credentials.load(&ctx.profile)?;
+        let session = Arc::new(Session::new(&ctx.profile, ctx.tiktok.clone(), ctx.credentials.clone(), credentials));
+        let backoff = Backoff::from_base_ms(ctx.tiktok.retry_base_ms);
+        Ok(Tiktok { client: Client::new(api, session, ctx.tiktok.rate_limit, backoff)? })
+    }
+}
+
+#[async_trait]
+impl Platform for Tiktok {
+    fn name(&self) -> &'static str {
+        "tiktok"
+    }
+
+    async fn shops(&self) -> Result<Vec<Shop>> {
+        links::shops(&self.client).await
+    }
+
+    async fn readiness(&self, shop: &Shop) -> Result<Readiness> {
+        readiness::read(&self.client, &shop.handle).await
+    }
+
+    fn datasets(&self) -> Vec<Dataset> {
+        Dataset::ALL.to_vec()
+    }
+
+    async fn page(&self, shop: &Shop, request: PageRequest<'_>) -> Result<Page> {
+        datasets::page(&self.client, &shop.handle, request.dataset, request.range, request.cursor).await
+    }
+
+    /// TikTok has no challenge of its own: the profile's TOTP is the second factor.
+    async fn start_challenge(&self, _shop: &Shop, _link: &Link) -> Result<Option<Challenge>> {
+        Ok(None)
+    }
+
+    async fn answer_challenge(&self, _challenge: &Challenge, _code: &Secret) -> Result<ChallengeAnswer> {
+        Err(Error::internal("TikTok issues no challenge of its own; the profile's TOTP is checked locally"))
+    }
+
+    async fn disconnect(&self, shop: &Shop, link: &Link, _grant: &Grant) -> Result<DisconnectOutcome> {
+        links::disconnect(&self.client, shop, link).await
+    }
+
+    fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String> {
+        links::manual_steps(shop, link)
+    }
+}

@@ -1,0 +1,172 @@
+//! TikTok benchmarks against the fake TikTok Shop of the integration tests, on loopback.
+//!
+//! Run with `cargo bench --bench tiktok`. It measures:
+//! - export wall time (the real binary: concurrent datasets, overlapped fetch and write) beside a
+//!   plain sequential pager (the same platform client asking for the same pages one after the
+//!   other), with 0 ms and 20 ms of latency added to every answer; the client-side limit is
+//!   lifted here so the figures show the pipeline, not the limiter;
+//! - that the limiter holds its rate: tasks sharing one endpoint at 50 requests/s must take
+//!   (requests - 1) / 50 seconds, within 10%.
+#![allow(clippy::print_stdout)]
+
+#[path = "../tests/it/fake_tiktok.rs"]
+#[allow(dead_code)]
+mod fake_tiktok;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_tiktok::{Config, Fake};
+use shopunlink::credentials::{CredentialStore, Credentials, MemoryStore, Secret};
+use shopunlink::platform::tiktok::Tiktok;
+use shopunlink::platform::{Dataset, PageRequest, Platform, PlatformContext, TimeRange};
+use shopunlink::settings::TiktokSettings;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shopunlink");
+/// A limit high enough never to wait, for the export comparison.
+const UNLIMITED: u32 = 100_000;
+
+fn shop_config(latency_ms: u64) -> Config {
+    Config {
+        orders: 3000,
+        products: 1500,
+        statements: 52,
+        payments: 365,
+        withdrawals: 365,
+        page_len: 100,
+        product_search_limit: 1000,
+        latency: Duration::from_millis(latency_ms),
+        ..Config::default()
+    }
+}
+
+/// The binary's full export; returns wall time.
+fn export_with_binary(fake: &Fake, home: &Path) -> Duration {
+    std::fs::write(home.join("config.toml"), format!("[profiles.default]\nrate_limit = {UNLIMITED}\n"))
+        .expect("config");
+    let started = Instant::now();
+    let status = Command::new(BIN)
+        .args(["--platform", "tiktok", "export", "--out", "exp", "--fresh"])
+        .env("SHOPUNLINK_HOME", home)
+        .env("CI", "1")
+        .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .current_dir(home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success(), "export failed: {status}");
+    started.elapsed()
+}
+
+fn platform(fake: &Fake, rate_limit: u32) -> Tiktok {
+    let store = Arc::new(MemoryStore::default());
+    let credentials = Credentials {
+        app_key: fake_tiktok::APP_KEY.into(),
+        app_secret: Secret::new(fake_tiktok::APP_SECRET),
+        access_token: Secret::new(fake_tiktok::ACCESS_TOKEN),
+        refresh_token: None,
+        access_token_expires_at: None,
+        refresh_token_expires_at: None,
+        scopes: Vec::new(),
+        seller_name: None,
+    };
+    store.save("default", &credentials).expect("save");
+    let ctx = PlatformContext {
+        profile: "default".into(),
+        state_dir: std::env::temp_dir(),
+        tiktok: TiktokSettings {
+            api_base: fake.api_base(),
+            auth_base: fake.auth_base(),
+            rate_limit,
+            retry_base_ms: 10,
+        },
+        credentials: store,
+    };
+    Tiktok::new(&ctx).expect("platform")
+}
+
+/// Reads every page of `dataset` one after the other; returns the record count.
+async fn drain(tiktok: &Tiktok, shop: &shopunlink::platform::Shop, dataset: Dataset) -> usize {
+    let range = TimeRange::default();
+    let mut cursor: Option<String> = None;
+    let mut records = 0;
+    loop {
+        let request = PageRequest { dataset, range: &range, cursor: cursor.as_deref() };
+        let page = tiktok.page(shop, request).await.expect("page");
+        records += page.records.len();
+        match page.next {
+            Some(next) if !page.records.is_empty() => cursor = Some(next),
+            _ => return records,
+        }
+    }
+}
+
+/// The plain sequential pager: every dataset, every page, one request at a time.
+async fn sequential(fake: &Fake) -> Duration {
+    let tiktok = platform(fake, UNLIMITED);
+    let started = Instant::now();
+    let shop = tiktok.shops().await.expect("shops").remove(0);
+    for dataset in Dataset::ALL {
+        drain(&tiktok, &shop, dataset).await;
+    }
+    started.elapsed()
+}
+
+/// `tasks` concurrent pagers of the orders endpoint at `rate` requests/s; returns (requests, wall).
+async fn limiter_run(rate: u32, tasks: usize) -> (usize, Duration) {
+    let fake = Fake::start_async(Config { orders: 5000, page_len: 100, ..Config::default() }).await;
+    let tiktok = Arc::new(platform(&fake, rate));
+    let shop = tiktok.shops().await.expect("shops").remove(0);
+    let before = fake.seen().len();
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (tiktok, shop) = (tiktok.clone(), shop.clone());
+        handles.push(tokio::spawn(async move { drain(&tiktok, &shop, Dataset::Orders).await }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+    (fake.seen().len() - before, started.elapsed())
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    println!("{:<44} {:>8} {:>10}", "export scenario (loopback fake)", "requests", "wall");
+    for latency in [0, 20] {
+        let fake = Fake::start(shop_config(latency));
+        let home = tempfile::tempdir().expect("home");
+        let wall = export_with_binary(&fake, home.path());
+        let requests = fake.seen().len();
+        println!("{:<44} {requests:>8} {:>8.0} ms", format!("shopunlink export, 4 jobs, +{latency} ms"), ms(wall));
+        let fake = Fake::start(shop_config(latency));
+        let wall = runtime.block_on(sequential(&fake));
+        let requests = fake.seen().len();
+        println!("{:<44} {requests:>8} {:>8.0} ms", format!("sequential pager, +{latency} ms"), ms(wall));
+    }
+    println!();
+    println!("{:<44} {:>8} {:>10} {:>10} {:>8}", "limiter (orders endpoint)", "requests", "wall", "ideal", "error");
+    for (rate, tasks) in [(50, 1), (50, 2), (20, 1)] {
+        let (requests, wall) = runtime.block_on(limiter_run(rate, tasks));
+        let ideal = Duration::from_secs_f64((requests - 1) as f64 / f64::from(rate));
+        let error = (wall.as_secs_f64() - ideal.as_secs_f64()) / ideal.as_secs_f64() * 100.0;
+        let verdict = if error.abs() <= 10.0 { "ok" } else { "OFF" };
+        println!(
+            "{:<44} {requests:>8} {:>7.0} ms {:>7.0} ms {error:>+6.1}% {verdict}",
+            format!("{rate}/s, {tasks} task(s) sharing it"),
+            ms(wall),
+            ms(ideal)
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

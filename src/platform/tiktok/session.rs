@@ -1,0 +1,172 @@
+//! The profile's tokens for the life of one run, shared by every concurrent request.
+//!
+//! An expired access token (105002) is refreshed once through the auth host. Export datasets run
+//! concurrently, so several requests can see the expiry at the same moment; the tokens sit behind
+//! one async mutex with a generation counter, and a request asks for a refresh *of the generation
+//! it used*. The first one in refreshes; the others find the generation already moved on and just
+//! retry with the new token, so the refresh token is spent exactly once (TikTok rotates it: a
+//! second refresh with the old one would fail and log the user out).
+//!
+//! Refreshed tokens are written back to the store they came from (the environment store ignores
+//! the write, as SPEC §7 says). After a disconnect the stored tokens are forgotten but the
+//! in-memory copy stays, so `--wait` can keep asking the platform until it answers 105001.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Mutex;
+
+use super::token;
+use crate::credentials::{CredentialStore, Credentials, Secret, Source};
+use crate::error::{Error, Result};
+use crate::settings::TiktokSettings;
+
+/// What one request needs from the tokens; `generation` names the tokens it used.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The app key.
+    pub app_key: String,
+    /// The app secret (signs the request, never sent).
+    pub app_secret: Secret,
+    /// The access token (sent in `x-tts-access-token`).
+    pub access_token: Secret,
+    /// Which refresh of the tokens this is.
+    pub generation: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    credentials: Option<Credentials>,
+    generation: u64,
+}
+
+/// The tokens of one profile.
+#[derive(Debug)]
+pub struct Session {
+    profile: String,
+    settings: TiktokSettings,
+    store: Arc<dyn CredentialStore>,
+    state: Mutex<State>,
+    forgotten: AtomicBool,
+}
+
+/// The hint for every "log in again" situation.
+pub const LOGIN_HINT: &str = "run `shopunlink auth login --platform tiktok`";
+
+impl Session {
+    /// A session over credentials already loaded from `store` (`None`: nothing stored).
+    pub fn new(
+        profile: &str,
+        settings: TiktokSettings,
+        store: Arc<dyn CredentialStore>,
+        credentials: Option<Credentials>,
+    ) -> Session {
+        Session {
+            profile: profile.to_owned(),
+            settings,
+            store,
+            state: Mutex::new(State { credentials, generation: 0 }),
+            forgotten: AtomicBool::new(false),
+        }
+    }
+
+    /// The error for a profile without credentials.
+    pub fn missing(&self) -> Error {
+        Error::auth(format!("no TikTok credentials for profile {}", self.profile))
+            .with_hint(LOGIN_HINT)
+            .with_hint("or set SHOPUNLINK_TIKTOK_APP_KEY, _APP_SECRET, _ACCESS_TOKEN (and _REFRESH_TOKEN) in CI")
+    }
+
+    /// True when credentials are loaded.
+    pub async fn has_credentials(&self) -> bool {
+        self.state.lock().await.credentials.is_some()
+    }
+
+    /// The current token, or the auth error when there is none.
+    pub async fn current(&self) -> Result<Token> {
+        let state = self.state.lock().await;
+        let c = state.credentials.as_ref().ok_or_else(|| self.missing())?;
+        Ok(Token {
+            app_key: c.app_key.clone(),
+            app_secret: c.app_secret.clone(),
+            access_token: c.access_token.clone(),
+            generation: state.generation,
+        })
+    }
+
+    /// The app key, when credentials are loaded (not a secret: it names the app).
+    pub async fn app_key(&self) -> Option<String> {
+        self.state.lock().await.credentials.as_ref().map(|c| c.app_key.clone())
+    }
+
+    /// The scopes the seller granted, as stored at login or the last refresh.
+    pub async fn scopes(&self) -> Vec<String> {
+        self.state.lock().await.credentials.as_ref().map(|c| c.scopes.clone()).unwrap_or_default()
+    }
+
+    /// Refreshes the tokens unless someone already replaced generation `seen`.
+    pub async fn refresh(&self, seen: u64) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if state.generation != seen {
+            tracing::debug!(generation = state.generation, "access token already refreshed by another request");
+            return Ok(());
+        }
+        let current = state.credentials.as_ref().ok_or_else(|| self.missing())?;
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            return Err(
+                Error::auth("the TikTok access token has expired and there is no refresh token").with_hint(LOGIN_HINT)
+            );
+        };
+        tracing::info!("the TikTok access token has expired; refreshing it");
+        let mut fresh = token::refresh(&self.settings, &current.app_key, &current.app_secret, &refresh_token)
+            .await
+            .map_err(|e| e.context("the TikTok access token has expired and could not be refreshed"))?;
+        if fresh.scopes.is_empty() {
+            fresh.scopes = current.scopes.clone();
+        }
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = Some(refresh_token);
+        }
+        if fresh.seller_name.is_none() {
+            fresh.seller_name = current.seller_name.clone();
+        }
+        // Tokens forgotten by a disconnect stay forgotten: the new ones live in memory only.
+        if !self.forgotten.load(Ordering::SeqCst)
+            && let Err(e) = self.store.save(&self.profile, &fresh)
+        {
+            tracing::warn!("the refreshed TikTok token could not be saved ({e}); it is used for this run only");
+        }
+        state.credentials = Some(fresh);
+        state.generation += 1;
+        Ok(())
+    }
+
+    /// Deletes the stored tokens (the in-memory copy stays for `--wait`) and says what happened.
+    pub fn forget(&self) -> String {
+        self.forgotten.store(true, Ordering::SeqCst);
+        let source = self.store.source();
+        match self.store.delete(&self.profile) {
+            Ok(true) => format!("deleted the stored TikTok tokens of profile {} ({})", self.profile, name(source)),
+            Ok(false) => format!("profile {} had no stored TikTok tokens to delete", self.profile),
+            Err(e) => format!(
+                "the TikTok tokens of profile {} were not deleted: {e}; remove them from where they are set",
+                self.profile
+            ),
+        }
+    }
+
+    /// True after [`Session::forget`].
+    pub fn is_forgotten(&self) -> bool {
+        self.forgotten.load(Ordering::SeqCst)
+    }
+}
+
+fn name(source: Source) -> &'static str {
+    match source {
+        Source::Env => "environment",
+        Source::Keyring => "OS keyring",
+        Source::File => "credentials file",
+        Source::Memory => "memory",
+        Source::None => "nowhere",
+    }
+}

@@ -1,0 +1,766 @@
+//! A fake TikTok Shop (Open API host + auth host) on loopback, for the integration tests and the
+//! `tiktok` benchmark.
+//!
+//! It checks every request the way the reference says the real API does, with its own signing
+//! code (deliberately not the crate's `sign.rs`, so a shared mistake cannot hide): app key,
+//! timestamp window, lowercase HMAC-SHA256 signature over the decoded query and the body bytes,
+//! the `x-tts-access-token` and `content-type` headers, and `shop_cipher` present exactly where
+//! it is allowed. Anything wrong is answered with the platform's error code *and* recorded in
+//! [`Fake::violations`], so a test can say what the client did wrong.
+//!
+//! It serves deterministic, paged data whose page tokens contain `/`, `+` and `=`, and can inject
+//! 429s, 503s, retryable body codes, dropped connections, a token expiry, refusals with a given
+//! code, a body that is not JSON, latency, and a seller who deauthorizes the app.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::matchers::{any, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The app key the fake expects.
+pub const APP_KEY: &str = "fakeappkey29a39d";
+/// The app secret both sides sign with.
+pub const APP_SECRET: &str = "fake-app-secret-e59af819cc";
+/// The access token the fake issues first.
+pub const ACCESS_TOKEN: &str = "TTP_fake-access-token-one";
+/// The refresh token the fake issues first.
+pub const REFRESH_TOKEN: &str = "TTP_fake-refresh-token-one";
+/// The access token issued by the first refresh.
+pub const REFRESHED_ACCESS_TOKEN: &str = "TTP_fake-access-token-two";
+/// The refresh token issued by the first refresh.
+pub const REFRESHED_REFRESH_TOKEN: &str = "TTP_fake-refresh-token-two";
+/// The one authorized shop.
+pub const SHOP_ID: &str = "7494049642642441621";
+/// Its name.
+pub const SHOP_NAME: &str = "Luna Beauty";
+/// Its cipher (what shop-scoped calls pass as `shop_cipher`).
+pub const CIPHER: &str = "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3";
+/// The code the fake answers when a product search would pass its search limit.
+pub const SEARCH_TOO_LARGE: i64 = 12052180;
+
+/// How big the fake shop is and what it injects.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Orders, one an hour from [`Fake::t0`].
+    pub orders: usize,
+    /// Products, one every ten minutes from [`Fake::t0`].
+    pub products: usize,
+    /// Weekly statements from [`Fake::t0`]; statement `i` holds `(i * 7) % 31` transactions.
+    pub statements: usize,
+    /// Payments, one a day from [`Fake::t0`].
+    pub payments: usize,
+    /// Withdrawals (all four types), one a day from [`Fake::t0`].
+    pub withdrawals: usize,
+    /// Records per page at most (the fake may send fewer than `page_size`, as the API may).
+    pub page_len: usize,
+    /// A product search matching more than this is refused with [`SEARCH_TOO_LARGE`] (the real
+    /// limit is 10,000; a small one keeps tests small).
+    pub product_search_limit: usize,
+    /// Percent of API requests answered with a retryable fault.
+    pub fault_percent: u64,
+    /// Connections dropped without an answer (the first requests of `/order/`).
+    pub dropped_connections: u64,
+    /// The access token expires after this many answered API requests.
+    pub expire_token_after: Option<u64>,
+    /// Added to every answer.
+    pub latency: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            orders: 230,
+            products: 260,
+            statements: 30,
+            payments: 60,
+            withdrawals: 80,
+            page_len: 25,
+            product_search_limit: 100,
+            fault_percent: 0,
+            dropped_connections: 0,
+            expire_token_after: None,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// One record: the JSON text served (byte for byte) and what filters look at.
+#[derive(Debug, Clone)]
+struct Rec {
+    time: i64,
+    status: &'static str,
+    text: String,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    t0: i64,
+    orders: Vec<Rec>,
+    products: Vec<Rec>,
+    statements: Vec<Rec>,
+    transactions: Vec<Vec<Rec>>,
+    payments: Vec<Rec>,
+    withdrawals: Vec<Rec>,
+    unsettled: Vec<Rec>,
+}
+
+const ORDER_STATUSES: [&str; 6] =
+    ["COMPLETED", "AWAITING_SHIPMENT", "DELIVERED", "AWAITING_COLLECTION", "CANCELLED", "ON_HOLD"];
+const WITHDRAWAL_TYPES: [&str; 4] = ["WITHDRAW", "SETTLE", "TRANSFER", "REVERSE"];
+
+impl Data {
+    /// Deterministic records in deliberately uneven formatting (spaces, escapes, `1.0e2`) so any
+    /// re-serialisation on the client's side shows up as a difference.
+    fn new(c: &Config, t0: i64) -> Data {
+        let orders = (0..c.orders)
+            .map(|i| {
+                let (t, status) = (t0 + i as i64 * 3600, ORDER_STATUSES[i % ORDER_STATUSES.len()]);
+                let text = format!(
+                    r#"{{"id":"5770{i:010}", "status":"{status}","create_time":{t},"payment":{{"currency":"GBP","total_amount":"{}.{:02}"}},"buyer_message":"caf\u00e9 \"{i}\" a\/b","weight":1.0e2,"line_items":[{{"sku_id":"17{i}","sale_price":"4.50"}}]}}"#,
+                    10 + i % 90,
+                    i % 100
+                );
+                Rec { time: t, status, text }
+            })
+            .collect();
+        let products = (0..c.products)
+            .map(|i| {
+                let (t, status) = (t0 + i as i64 * 600, if i % 5 == 0 { "DRAFT" } else { "ACTIVATE" });
+                let text = format!(
+                    r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}", "status":"{status}","create_time":{t},"skus":[{{"id":"sku{i}","price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#
+                );
+                Rec { time: t, status, text }
+            })
+            .collect();
+        let statements: Vec<Rec> = (0..c.statements)
+            .map(|i| {
+                let t = t0 + i as i64 * 7 * 86400;
+                let text = format!(
+                    r#"{{"id":"st-{i}","statement_time":{t},"settlement_amount":"{i}.50","currency":"GBP", "payment_status":"PAID"}}"#
+                );
+                Rec { time: t, status: "PAID", text }
+            })
+            .collect();
+        let transactions = (0..c.statements)
+            .map(|i| {
+                (0..(i * 7) % 31)
+                    .map(|j| {
+                        let t = t0 + i as i64 * 7 * 86400 + j as i64;
+                        let text = format!(
+                            r#"{{"id":"tx-{i}-{j}","order_create_time":{t},"revenue_amount":"{j}.25","currency":"GBP","type":"ORDER"}}"#
+                        );
+                        Rec { time: t, status: "SETTLED", text }
+                    })
+                    .collect()
+            })
+            .collect();
+        let payments = (0..c.payments)
+            .map(|i| {
+                let t = t0 + i as i64 * 86400;
+                let text = format!(
+                    r#"{{"id":"pay-{i}","create_time":{t},"amount":{{"value":"{i}.10","currency":"GBP"}},"status":"PAID","bank_account":"****4321"}}"#
+                );
+                Rec { time: t, status: "PAID", text }
+            })
+            .collect();
+        let withdrawals = (0..c.withdrawals)
+            .map(|i| {
+                let (t, kind) = (t0 + i as i64 * 86400, WITHDRAWAL_TYPES[i % 4]);
+                let status = if i % 9 == 4 { "PROCESSING" } else { "SUCCESS" };
+                let text = format!(
+                    r#"{{"id":"wd-{i}","type":"{kind}","create_time":{t},"amount":"-{i}.00","currency":"GBP","status":"{status}"}}"#
+                );
+                Rec { time: t, status: kind, text }
+            })
+            .collect();
+        let unsettled = (0..7)
+            .map(|i| Rec {
+                time: t0 + i,
+                status: "UNSETTLED",
+                text: format!(
+                    r#"{{"id":"ut-{i}","status":"UNSETTLED","est_settlement_amount":"1{i}.05","currency":"GBP"}}"#
+                ),
+            })
+            .collect();
+        Data { t0, orders, products, statements, transactions, payments, withdrawals, unsettled }
+    }
+}
+
+/// A time filter as the client sent it: `ge` inclusive, `lt` exclusive, `le` inclusive.
+#[derive(Debug, Default, Clone, Copy)]
+struct Window {
+    ge: Option<i64>,
+    lt: Option<i64>,
+    le: Option<i64>,
+}
+
+impl Window {
+    fn contains(&self, t: i64) -> bool {
+        self.ge.is_none_or(|g| t >= g) && self.lt.is_none_or(|l| t < l) && self.le.is_none_or(|l| t <= l)
+    }
+}
+
+/// One request the fake answered (after its checks), for assertions.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Decoded query.
+    pub query: BTreeMap<String, String>,
+    /// Body as text.
+    pub body: String,
+}
+
+#[derive(Debug)]
+struct State {
+    config: Config,
+    data: Data,
+    access_token: String,
+    refresh_token: String,
+    expired_token: Option<String>,
+    answered: u64,
+    counter: u64,
+    faults: u64,
+    refreshes: u64,
+    issued_tokens: HashSet<String>,
+    webhooks: Vec<(String, String)>,
+    deauthorized: bool,
+    refuse: Option<(String, i64, String)>,
+    garbage: Option<String>,
+    retry_after: Option<(String, u64)>,
+    violations: Vec<String>,
+    seen: Vec<Seen>,
+}
+
+/// A running fake: an API host and an auth host on loopback, sharing one state.
+pub struct Fake {
+    api: MockServer,
+    auth: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+/// An answer: HTTP status, extra headers, body text.
+type Answer = (u16, Vec<(&'static str, String)>, String);
+
+fn envelope(code: i64, message: &str, data: Option<String>) -> String {
+    let data = data.map(|d| format!(r#","data":{d}"#)).unwrap_or_default();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let request_id = format!("2024FAKE{n:08}{code}");
+    format!(r#"{{"code":{code},"message":{},"request_id":"{request_id}"{data}}}"#, json!(message))
+}
+
+fn ok(data: String) -> Answer {
+    (200, Vec::new(), envelope(0, "Success", Some(data)))
+}
+
+fn refuse(code: i64, message: &str) -> Answer {
+    (200, Vec::new(), envelope(code, message, None))
+}
+
+/// splitmix64: the fake's deterministic dice.
+fn rand_u64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The signature as the reference defines it, written independently of the crate.
+fn reference_sign(path: &str, query: &[(String, String)], body: &[u8]) -> String {
+    let mut pairs: Vec<&(String, String)> =
+        query.iter().filter(|(k, _)| k.as_str() != "sign" && k.as_str() != "access_token").collect();
+    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut text = Vec::new();
+    text.extend_from_slice(APP_SECRET.as_bytes());
+    text.extend_from_slice(path.as_bytes());
+    for (k, v) in pairs {
+        text.extend_from_slice(k.as_bytes());
+        text.extend_from_slice(v.as_bytes());
+    }
+    text.extend_from_slice(body);
+    text.extend_from_slice(APP_SECRET.as_bytes());
+    let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key length");
+    mac.update(&text);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+struct ApiResponder(Arc<Mutex<State>>);
+struct AuthResponder(Arc<Mutex<State>>);
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn template((status, headers, body): Answer, latency: Duration) -> ResponseTemplate {
+    let mut t = ResponseTemplate::new(status).set_body_raw(body.into_bytes(), "application/json").set_delay(latency);
+    for (k, v) in headers {
+        t = t.insert_header(k, v.as_str());
+    }
+    t
+}
+
+impl Respond for ApiResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = lock(&self.0);
+        let latency = state.config.latency;
+        template(state.api(request), latency)
+    }
+}
+
+impl Respond for AuthResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = lock(&self.0);
+        let latency = state.config.latency;
+        template(state.auth(request), latency)
+    }
+}
+
+impl State {
+    fn violation(&mut self, code: i64, message: String) -> Answer {
+        self.violations.push(message.clone());
+        refuse(code, &message)
+    }
+
+    /// The checks every API call must pass, in the order the reference lists them.
+    fn check(&mut self, r: &Request, query: &[(String, String)]) -> Result<(), Answer> {
+        let q = |k: &str| query.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let path = r.url.path().to_owned();
+        if q("app_key") != Some(APP_KEY) {
+            return Err(self.violation(36009004, format!("{path}: app_key is {:?}", q("app_key"))));
+        }
+        let ts = q("timestamp").unwrap_or("");
+        let fresh = ts.len() == 10 && ts.parse::<i64>().is_ok_and(|t| (now() - 300..=now() + 30).contains(&t));
+        if !fresh {
+            return Err(self.violation(36009004, format!("{path}: timestamp {ts:?} outside the window")));
+        }
+        let sign = q("sign").unwrap_or("");
+        if sign != reference_sign(&path, query, &r.body) {
+            let lower = sign.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase());
+            return Err(self.violation(106001, format!("{path}: invalid sign {sign:?} (lowercase hex: {lower})")));
+        }
+        if q("access_token").is_some() {
+            return Err(self.violation(36009004, format!("{path}: access_token in the query")));
+        }
+        let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ct != "application/json" {
+            return Err(self.violation(36009004, format!("{path}: content-type {ct:?}")));
+        }
+        let unscoped = path.starts_with("/authorization/") || path.starts_with("/seller/");
+        match (unscoped, q("shop_cipher")) {
+            (true, Some(_)) => return Err(self.violation(36009004, format!("{path}: shop_cipher not allowed"))),
+            (false, None) => return Err(self.violation(106013, format!("{path}: shop_cipher missing"))),
+            (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
+            _ => {}
+        }
+        if r.url.query().unwrap_or("").contains(['/', '+']) && q("page_token").is_some() {
+            return Err(self.violation(36009004, format!("{path}: page_token not percent-encoded")));
+        }
+        self.check_token(r)
+    }
+
+    fn check_token(&mut self, r: &Request) -> Result<(), Answer> {
+        let token = r.headers.get("x-tts-access-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if self.deauthorized {
+            return Err(refuse(105001, "Access token is invalid: your token has been deauthorized"));
+        }
+        if self.expired_token.as_deref() == Some(token) {
+            return Err(refuse(105002, "Access token is expired, please refresh it"));
+        }
+        if token != self.access_token {
+            return Err(self.violation(105001, format!("unknown access token ({} chars)", token.len())));
+        }
+        Ok(())
+    }
+
+    /// A retryable fault for about `fault_percent` of requests (deterministic).
+    fn fault(&mut self) -> Option<Answer> {
+        self.counter += 1;
+        let dice = rand_u64(self.counter);
+        if dice % 100 >= self.config.fault_percent {
+            return None;
+        }
+        self.faults += 1;
+        Some(match (dice >> 32) % 5 {
+            0 => (429, vec![("retry-after", "0".into())], envelope(36009002, "Too many requests", None)),
+            1 => (503, Vec::new(), "<html><body>503 Service Unavailable</body></html>".into()),
+            2 => refuse(36009002, "Too many requests"),
+            3 => refuse(36009003, "Internal error"),
+            _ => refuse(36009007, "Request timeout"),
+        })
+    }
+
+    fn api(&mut self, r: &Request) -> Answer {
+        let query: Vec<(String, String)> = r.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let path = r.url.path().to_owned();
+        if let Some(fault) = self.fault() {
+            return fault;
+        }
+        if let Some((prefix, secs)) = self.retry_after.take() {
+            if path.starts_with(&prefix) {
+                return (429, vec![("retry-after", secs.to_string())], envelope(36009002, "Too many requests", None));
+            }
+            self.retry_after = Some((prefix, secs));
+        }
+        if let Err(answer) = self.check(r, &query) {
+            return answer;
+        }
+        if self.garbage.as_ref().is_some_and(|p| path.starts_with(p)) {
+            return (502, Vec::new(), "<html><head><title>502 Bad Gateway</title></head></html>".into());
+        }
+        if let Some((prefix, code, message)) = &self.refuse
+            && path.starts_with(prefix.as_str())
+        {
+            return refuse(*code, message);
+        }
+        self.seen.push(Seen {
+            method: r.method.to_string(),
+            path: path.clone(),
+            query: query.iter().cloned().collect(),
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+        });
+        let answer = self.route(r, &path, &query);
+        self.answered += 1;
+        if self.config.expire_token_after == Some(self.answered) {
+            self.expired_token = Some(std::mem::take(&mut self.access_token));
+        }
+        answer
+    }
+
+    fn route(&mut self, r: &Request, path: &str, query: &[(String, String)]) -> Answer {
+        let q: BTreeMap<&str, &str> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let body: Value =
+            if r.body.is_empty() { json!({}) } else { serde_json::from_slice(&r.body).unwrap_or(json!(null)) };
+        let method = r.method.as_str();
+        match (method, path) {
+            ("GET", "/authorization/202309/shops") => ok(format!(
+                r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}]}}"#
+            )),
+            ("GET", "/event/202309/webhooks") => {
+                let hooks: Vec<Value> =
+                    self.webhooks.iter().map(|(e, a)| json!({"event_type": e, "address": a})).collect();
+                ok(json!({ "webhooks": hooks }).to_string())
+            }
+            ("DELETE", "/event/202309/webhooks") => {
+                let event = body["event_type"].as_str().unwrap_or("").to_owned();
+                self.webhooks.retain(|(e, _)| *e != event);
+                ok("{}".into())
+            }
+            ("POST", "/order/202309/orders/search") => {
+                let w = body_window(&body, "create_time");
+                let status = body["order_status"].as_str();
+                let recs = filter(&self.data.orders, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
+                self.page("orders", recs, &q)
+            }
+            ("POST", "/product/202502/products/search") => {
+                let w = body_window(&body, "create_time");
+                let status = body["status"].as_str();
+                let recs = filter(&self.data.products, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
+                if status.is_none() && recs.len() > self.config.product_search_limit {
+                    return refuse(SEARCH_TOO_LARGE, "The search would return more than 10000 results");
+                }
+                self.page("products", recs, &q)
+            }
+            ("GET", "/finance/202309/statements") => {
+                self.finance(&q, "statement_time", "statement_time", |d| &d.statements, "statements")
+            }
+            ("GET", "/finance/202309/payments") => {
+                self.finance(&q, "create_time", "create_time", |d| &d.payments, "payments")
+            }
+            ("GET", "/finance/202309/withdrawals") => self.withdrawals(&q),
+            ("GET", "/finance/202507/orders/unsettled") => {
+                let recs = self.data.unsettled.clone();
+                self.page_with("transactions", recs, &q, r#""sum_est_settlement_amount":"80.35","currency":"GBP","#)
+            }
+            ("GET", p) if p.starts_with("/finance/202501/statements/") && p.ends_with("/statement_transactions") => {
+                self.transactions(p, &q)
+            }
+            _ => self.violation(36009004, format!("{method} {path}: no such API")),
+        }
+    }
+
+    fn finance(
+        &mut self,
+        q: &BTreeMap<&str, &str>,
+        sort: &str,
+        time: &str,
+        records: fn(&Data) -> &Vec<Rec>,
+        key: &str,
+    ) -> Answer {
+        if q.get("sort_field") != Some(&sort) {
+            return self.violation(36009004, format!("{key}: sort_field={sort} is required"));
+        }
+        let w = query_window(q, time);
+        let recs = filter(records(&self.data), |r| w.contains(r.time));
+        self.page(key, recs, q)
+    }
+
+    fn withdrawals(&mut self, q: &BTreeMap<&str, &str>) -> Answer {
+        let Some(types) = q.get("types").map(|t| t.split(',').collect::<Vec<_>>()) else {
+            return self.violation(36009004, "withdrawals: types is required".into());
+        };
+        if types.iter().any(|t| !WITHDRAWAL_TYPES.contains(t)) {
+            return self.violation(36009004, format!("withdrawals: bad types {types:?}"));
+        }
+        let w = query_window(q, "create_time");
+        let recs = filter(&self.data.withdrawals, |r| w.contains(r.time) && types.contains(&r.status));
+        self.page("withdrawals", recs, q)
+    }
+
+    fn transactions(&mut self, path: &str, q: &BTreeMap<&str, &str>) -> Answer {
+        if q.get("sort_field") != Some(&"order_create_time") {
+            return self.violation(36009004, "statement_transactions: sort_field=order_create_time is required".into());
+        }
+        let id = path.trim_start_matches("/finance/202501/statements/").trim_end_matches("/statement_transactions");
+        let index = id.strip_prefix("st-").and_then(|n| n.parse::<usize>().ok());
+        let Some(recs) = index.and_then(|i| self.data.transactions.get(i)).cloned() else {
+            return self.violation(36009004, format!("no statement {id:?}"));
+        };
+        self.page_with("transactions", recs, q, &format!(r#""statement_id":"{id}","total_settlement_amount":"1.00","#))
+    }
+
+    fn page(&mut self, key: &str, recs: Vec<Rec>, q: &BTreeMap<&str, &str>) -> Answer {
+        self.page_with(key, recs, q, "")
+    }
+
+    /// One page of `recs`: `extra` is raw JSON text (`"k":v,`) put before the list.
+    fn page_with(&mut self, key: &str, recs: Vec<Rec>, q: &BTreeMap<&str, &str>, extra: &str) -> Answer {
+        let size = match q.get("page_size").and_then(|s| s.parse::<usize>().ok()) {
+            Some(n @ 1..=100) => n,
+            other => return self.violation(36009004, format!("{key}: page_size {other:?} outside 1..=100")),
+        };
+        let start = match q.get("page_token") {
+            None => 0,
+            Some(t) if self.issued_tokens.contains(*t) => t.split('/').next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            Some(t) => return self.violation(36009004, format!("{key}: page_token {t:?} was never issued")),
+        };
+        let end = (start + size.min(self.config.page_len)).min(recs.len());
+        let next = if end < recs.len() {
+            // Offset, then `/`, `+` and `=` the way base64 tokens carry them.
+            let token = format!("{end}/{key}+{:x}==", rand_u64(end as u64) & 0xffff);
+            self.issued_tokens.insert(token.clone());
+            token
+        } else {
+            String::new()
+        };
+        let texts: Vec<&str> = recs[start.min(end)..end].iter().map(|r| r.text.as_str()).collect();
+        ok(format!(
+            r#"{{{extra}"total_count":{},"next_page_token":{},"{key}":[{}]}}"#,
+            recs.len(),
+            json!(next),
+            texts.join(",")
+        ))
+    }
+
+    fn auth(&mut self, r: &Request) -> Answer {
+        let q: BTreeMap<String, String> = r.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+        if r.url.path() != "/api/v2/token/refresh" || get("grant_type") != "refresh_token" {
+            return self.violation(36004005, format!("auth host: unexpected {} {}", r.method, r.url.path()));
+        }
+        if get("app_key") != APP_KEY || get("app_secret") != APP_SECRET {
+            return self.violation(36004005, "auth host: wrong app_key or app_secret".into());
+        }
+        if get("refresh_token") != self.refresh_token {
+            // TikTok rotates refresh tokens: a second refresh with the old one fails.
+            return self.violation(36004001, "auth host: refresh token already used or unknown".into());
+        }
+        self.refreshes += 1;
+        let n = self.refreshes;
+        self.access_token = if n == 1 { REFRESHED_ACCESS_TOKEN.into() } else { format!("TTP_fake-access-{n}") };
+        self.refresh_token = if n == 1 { REFRESHED_REFRESH_TOKEN.into() } else { format!("TTP_fake-refresh-{n}") };
+        ok(json!({
+            "access_token": self.access_token,
+            "access_token_expire_in": now() + 7 * 86400,
+            "refresh_token": self.refresh_token,
+            "refresh_token_expire_in": now() + 30 * 86400,
+            "open_id": "fake-open-id",
+            "seller_name": SHOP_NAME,
+            "seller_base_region": "GB",
+            "user_type": 0,
+            "granted_scopes": ["seller.order.info", "seller.product.basic", "seller.finance.info", "seller.authorization.info"],
+        })
+        .to_string())
+    }
+}
+
+fn filter(recs: &[Rec], keep: impl Fn(&Rec) -> bool) -> Vec<Rec> {
+    recs.iter().filter(|r| keep(r)).cloned().collect()
+}
+
+fn body_window(body: &Value, field: &str) -> Window {
+    let get = |suffix: &str| body[format!("{field}_{suffix}")].as_i64();
+    Window { ge: get("ge"), lt: get("lt"), le: get("le") }
+}
+
+fn query_window(q: &BTreeMap<&str, &str>, field: &str) -> Window {
+    let get = |suffix: &str| q.get(format!("{field}_{suffix}").as_str()).and_then(|v| v.parse().ok());
+    Window { ge: get("ge"), lt: get("lt"), le: get("le") }
+}
+
+impl Fake {
+    /// Starts the fake inside an async context.
+    pub async fn start_async(config: Config) -> Fake {
+        // Two months ago, on the hour: recent enough for readiness look-backs, fixed for the run.
+        let t0 = (now() - 60 * 86400) / 3600 * 3600;
+        let state = State {
+            data: Data::new(&config, t0),
+            access_token: ACCESS_TOKEN.into(),
+            refresh_token: REFRESH_TOKEN.into(),
+            expired_token: None,
+            answered: 0,
+            counter: 0,
+            faults: 0,
+            refreshes: 0,
+            issued_tokens: HashSet::new(),
+            webhooks: vec![
+                ("ORDER_STATUS_CHANGE".into(), "https://hooks.example.com/tts?key=hook-secret".into()),
+                ("PACKAGE_UPDATE".into(), "https://hooks.example.com/pkg".into()),
+            ],
+            deauthorized: false,
+            refuse: None,
+            garbage: None,
+            retry_after: None,
+            violations: Vec::new(),
+            seen: Vec::new(),
+            config: config.clone(),
+        };
+        let state = Arc::new(Mutex::new(state));
+        let api = MockServer::builder().disable_request_recording().start().await;
+        let auth = MockServer::builder().disable_request_recording().start().await;
+        if config.dropped_connections > 0 {
+            Mock::given(path_regex("^/order/"))
+                .respond_with_err(|_: &Request| std::io::Error::other("connection dropped by the fake"))
+                .up_to_n_times(config.dropped_connections)
+                .with_priority(1)
+                .mount(&api)
+                .await;
+        }
+        Mock::given(any()).respond_with(ApiResponder(state.clone())).with_priority(5).mount(&api).await;
+        Mock::given(any()).respond_with(AuthResponder(state.clone())).mount(&auth).await;
+        Fake { api, auth, state }
+    }
+
+    /// Starts the fake from synchronous code (the servers run on their own threads).
+    pub fn start(config: Config) -> Fake {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(Fake::start_async(config))
+    }
+
+    /// The API base URL.
+    pub fn api_base(&self) -> String {
+        self.api.uri()
+    }
+
+    /// The auth base URL.
+    pub fn auth_base(&self) -> String {
+        self.auth.uri()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Every request the client got wrong.
+    pub fn violations(&self) -> Vec<String> {
+        self.state().violations.clone()
+    }
+
+    /// The time of the first record of every dataset (Unix seconds).
+    pub fn t0(&self) -> i64 {
+        self.state().data.t0
+    }
+
+    /// How many faults were injected.
+    pub fn faults(&self) -> u64 {
+        self.state().faults
+    }
+
+    /// Withdrawals of type `WITHDRAW` still `PROCESSING`.
+    pub fn processing_withdrawals(&self) -> usize {
+        let state = self.state();
+        let texts = state.data.withdrawals.iter().map(|r| &r.text);
+        texts.filter(|t| t.contains(r#""type":"WITHDRAW""#) && t.contains(r#""status":"PROCESSING""#)).count()
+    }
+
+    /// Orders in a status that still needs the seller.
+    pub fn open_orders(&self) -> usize {
+        let open = ["AWAITING_SHIPMENT", "AWAITING_COLLECTION", "PARTIALLY_SHIPPING", "ON_HOLD"];
+        self.state().data.orders.iter().filter(|r| open.contains(&r.status)).count()
+    }
+
+    /// Products customers can buy.
+    pub fn active_listings(&self) -> usize {
+        self.state().data.products.iter().filter(|r| r.status == "ACTIVATE").count()
+    }
+
+    /// How many times the tokens were refreshed.
+    pub fn refreshes(&self) -> u64 {
+        self.state().refreshes
+    }
+
+    /// Requests that passed the checks and were answered, in order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state().seen.clone()
+    }
+
+    /// The webhook subscriptions still in place (event types).
+    pub fn webhooks(&self) -> Vec<String> {
+        self.state().webhooks.iter().map(|(e, _)| e.clone()).collect()
+    }
+
+    /// The seller deauthorizes the app in Seller Center: every call now fails with 105001.
+    pub fn deauthorize(&self) {
+        self.state().deauthorized = true;
+    }
+
+    /// Every API call under `prefix` is answered with `code`.
+    pub fn refuse(&self, prefix: &str, code: i64, message: &str) {
+        self.state().refuse = Some((prefix.into(), code, message.into()));
+    }
+
+    /// Every API call under `prefix` gets an HTML page instead of the envelope.
+    pub fn garbage(&self, prefix: &str) {
+        self.state().garbage = Some(prefix.into());
+    }
+
+    /// The next call under `prefix` is answered 429 with `Retry-After: secs`.
+    pub fn retry_after_once(&self, prefix: &str, secs: u64) {
+        self.state().retry_after = Some((prefix.into(), secs));
+    }
+
+    /// The records of `dataset` the shop holds, in API order, with `[since, until)` applied the way
+    /// each endpoint filters.
+    pub fn records(&self, dataset: &str, since: Option<i64>, until: Option<i64>) -> Vec<String> {
+        let state = self.state();
+        let d = &state.data;
+        let w = Window { ge: since, lt: until, le: None };
+        let pick = |recs: &[Rec]| recs.iter().filter(|r| w.contains(r.time)).map(|r| r.text.clone()).collect();
+        match dataset {
+            "orders" => pick(&d.orders),
+            "products" => pick(&d.products),
+            "statements" => pick(&d.statements),
+            "payments" => pick(&d.payments),
+            "withdrawals" => pick(&d.withdrawals),
+            "statement_transactions" => d
+                .statements
+                .iter()
+                .zip(&d.transactions)
+                .filter(|(s, _)| w.contains(s.time))
+                .flat_map(|(_, txs)| txs.iter().map(|t| t.text.clone()))
+                .collect(),
+            other => panic!("no dataset {other}"),
+        }
+    }
+}
