@@ -234,9 +234,10 @@ struct Fetched {
     last: bool,
 }
 
-/// Pages in flight between the fetcher and the writer of one dataset: enough to keep both busy,
-/// few enough that memory stays flat.
-const IN_FLIGHT: usize = 2;
+/// Pages in flight between the fetcher and the writer of one dataset: enough that the fetcher keeps
+/// going while the writer waits on a checkpoint's fsync, few enough that memory stays flat (a few
+/// MB per dataset).
+const IN_FLIGHT: usize = 8;
 
 /// Exports one dataset to the end, or to the first stop request.
 ///
