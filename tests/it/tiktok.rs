@@ -29,25 +29,23 @@ const SECRETS: [&str; 5] = [
 ];
 
 /// `shopunlink --platform tiktok ARGS` against `fake`, credentials from the environment (CI style).
-fn run(home: &Home, fake: &Fake, args: &[&str]) -> (i32, String, String) {
+fn env_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
     let mut all = vec!["--platform", "tiktok"];
     all.extend_from_slice(args);
-    let out = home
-        .cmd(&all)
-        .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+    let mut cmd = home.cmd(&all);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
         .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
         .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
         .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
         .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
         .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
-        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2")
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    cmd
+}
+
+/// [`env_cmd`], run.
+fn run(home: &Home, fake: &Fake, args: &[&str]) -> (i32, String, String) {
+    run_cmd(env_cmd(home, fake, args))
 }
 
 fn lines(home: &Home, dir: &str, dataset: &str) -> Vec<String> {
@@ -520,4 +518,26 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     assert_nothing_secret("stdout", &out, &otp);
     assert_nothing_secret("stderr", &err, &otp);
     assert_home_holds_no_secret(&home, &otp);
+}
+
+#[test]
+fn tiktok_rate_limit_from_the_environment_is_checked_before_any_request() {
+    let fake = Fake::start(Config::default());
+    let home = Home::new();
+    let status = |value: &str| {
+        let mut cmd = env_cmd(&home, &fake, &["status", "--json"]);
+        cmd.env("SHOPUNLINK_TIKTOK_RATE_LIMIT", value);
+        run_cmd(cmd)
+    };
+    for bad in ["0", "1001", "fifty"] {
+        let (code, out, err) = status(bad);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("SHOPUNLINK_TIKTOK_RATE_LIMIT") && err.contains("from 1 to 1000"), "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON error document");
+        assert_eq!(doc["error"]["env"], "SHOPUNLINK_TIKTOK_RATE_LIMIT");
+    }
+    assert!(fake.seen().is_empty(), "a bad limit must stop the command before any request");
+    let (code, _, err) = status("1000");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }
