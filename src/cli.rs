@@ -12,7 +12,8 @@ use crate::commands;
 #[derive(Debug, Parser)]
 #[command(name = "shopunlink", version, propagate_version = true, max_term_width = 100, args_override_self = true)]
 #[command(after_help = "Start with: shopunlink status\nExit codes: 0 ok, 1 failure, 2 usage, 3 cancelled, \
-4 auth, 5 refused for safety, 6 platform, 7 not found, 8 verification failed, 130 interrupted.")]
+4 auth, 5 refused for safety, 6 platform, 7 not found, 8 verification failed, 9 waiting for the owner, \
+130 interrupted.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     NotFound,
     /// An export is incomplete, altered or corrupt (exit 8).
     Verification,
+    /// A guided disconnect did its part, but `--wait` ran out before the owner finished theirs
+    /// (exit 9): not a failure of the tool, yet not the "gone" a script waited for either.
+    Pending,
     /// Ctrl-C or SIGTERM (exit 130).
     Interrupted,
 }
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Platform => 6,
             ErrorKind::NotFound => 7,
             ErrorKind::Verification => 8,
+            ErrorKind::Pending => 9,
             ErrorKind::Interrupted => 130,
         }
     }
@@ -107,6 +111,10 @@ impl Error {
     /// Exit 8: an export did not verify.
     pub fn verification(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Verification, message)
+    }
+    /// Exit 9: the owner still has a step to take in the platform's own UI.
+    pub fn pending(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Pending, message)
     }
     /// Exit 3: the user said no.
     pub fn cancelled(message: impl Into<String>) -> Self {
@@ -212,6 +220,7 @@ mod tests {
         assert_eq!(ErrorKind::Usage.exit_code(), 2);
         assert_eq!(ErrorKind::Refused.exit_code(), 5);
         assert_eq!(ErrorKind::Verification.exit_code(), 8);
+        assert_eq!(ErrorKind::Pending.exit_code(), 9);
         assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
     }
 

@@ -54,6 +54,8 @@ pub mod env {
     pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
     /// First retry delay of the TikTok client in milliseconds (tests set it near zero).
     pub const TIKTOK_RETRY_BASE_MS: &str = "SHOPUNLINK_TIKTOK_RETRY_BASE_MS";
+    /// TikTok requests per second per API; overrides the profile's `rate_limit`.
+    pub const TIKTOK_RATE_LIMIT: &str = "SHOPUNLINK_TIKTOK_RATE_LIMIT";
 }
 
 /// Default TikTok Shop API host (SPEC §7).
@@ -72,6 +74,33 @@ pub struct TiktokSettings {
     pub rate_limit: u32,
     /// First retry delay in milliseconds; later retries double it (with jitter).
     pub retry_base_ms: u64,
+}
+
+/// Default client-side limit: TikTok's own, 50 requests per second per API.
+pub const DEFAULT_TIKTOK_RATE_LIMIT: u32 = 50;
+
+/// What `SHOPUNLINK_TIKTOK_RATE_LIMIT` accepts. Below TikTok's 50 suits an app shared with other
+/// jobs; the ceiling catches a slip of the keyboard (an extra zero) before it earns a run of 429s.
+pub const TIKTOK_RATE_LIMITS: std::ops::RangeInclusive<u32> = 1..=1000;
+
+/// The rate limit from the environment's value, else the profile's, else the default; a value
+/// outside [`TIKTOK_RATE_LIMITS`] is a usage error naming the variable.
+fn tiktok_rate_limit(env_value: Option<String>, config: Option<u32>) -> Result<u32> {
+    let Some(text) = env_value else { return Ok(config.unwrap_or(DEFAULT_TIKTOK_RATE_LIMIT)) };
+    match text.trim().parse::<u32>() {
+        Ok(n) if TIKTOK_RATE_LIMITS.contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "{} must be a whole number of requests per second from {} to {}, not {text:?}",
+            env::TIKTOK_RATE_LIMIT,
+            TIKTOK_RATE_LIMITS.start(),
+            TIKTOK_RATE_LIMITS.end()
+        ))
+        .with_hint(format!(
+            "TikTok allows {DEFAULT_TIKTOK_RATE_LIMIT} per second per API; unset {} to use the profile's rate_limit",
+            env::TIKTOK_RATE_LIMIT
+        ))
+        .with_detail("env", env::TIKTOK_RATE_LIMIT)),
+    }
 }
 
 /// Default first retry delay of the TikTok client.
@@ -194,7 +223,7 @@ impl Settings {
             auth_base: var(env::TIKTOK_AUTH_BASE)
                 .or_else(|| profile_config.auth_base.clone())
                 .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
-            rate_limit: profile_config.rate_limit.unwrap_or(50),
+            rate_limit: tiktok_rate_limit(var(env::TIKTOK_RATE_LIMIT), profile_config.rate_limit)?,
             retry_base_ms: var(env::TIKTOK_RETRY_BASE_MS)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(DEFAULT_TIKTOK_RETRY_BASE_MS),
@@ -253,7 +282,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
         tiktok: TiktokSettings {
             api_base: DEFAULT_TIKTOK_API_BASE.into(),
             auth_base: DEFAULT_TIKTOK_AUTH_BASE.into(),
-            rate_limit: 50,
+            rate_limit: DEFAULT_TIKTOK_RATE_LIMIT,
             retry_base_ms: DEFAULT_TIKTOK_RETRY_BASE_MS,
         },
         env_credentials: EnvStore::default(),
@@ -333,6 +362,19 @@ fn key_at(text: &str, line: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_env_beats_config_and_is_checked() {
+        assert_eq!(tiktok_rate_limit(None, None).unwrap(), DEFAULT_TIKTOK_RATE_LIMIT);
+        assert_eq!(tiktok_rate_limit(None, Some(20)).unwrap(), 20);
+        assert_eq!(tiktok_rate_limit(Some(" 7 ".into()), Some(20)).unwrap(), 7);
+        assert_eq!(tiktok_rate_limit(Some("1000".into()), None).unwrap(), 1000);
+        for bad in ["0", "1001", "-5", "fast", "2.5"] {
+            let e = tiktok_rate_limit(Some(bad.into()), Some(20)).unwrap_err();
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
+            assert!(e.message().contains(env::TIKTOK_RATE_LIMIT), "{e}");
+        }
+    }
 
     #[test]
     fn config_errors_name_the_dotted_key() {

@@ -174,7 +174,36 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     receipt.performed = outcome.performed;
     receipt.request_ids = outcome.request_ids;
     receipt.verified_gone = gone;
-    finish(&job, receipt, &audit)
+    let receipt = record(&job, receipt, &audit)?;
+    match wait {
+        Some(waited) if !gone => Err(wait_ran_out(&job, waited, &receipt)),
+        _ => {
+            report(&job, &receipt);
+            Ok(())
+        }
+    }
+}
+
+/// `--wait` ran out with the link still listed. Everything the tool can do is done and in the
+/// receipt; what is left is the owner's, so the error says exactly that (exit 9) rather than
+/// "rerun": a guided disconnect has already forgotten the tokens a rerun would check with. Under
+/// `--json` the receipt rides in the error document, so stdout stays one document.
+fn wait_ran_out(job: &Job<'_>, waited: Duration, receipt: &Receipt) -> Error {
+    let file = receipt.receipt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    Error::pending(format!(
+        "{} still lists {} on {} after waiting {}s: the owner has not finished the steps in its own UI",
+        job.platform.name(),
+        job.link.handle,
+        job.shop.name,
+        waited.as_secs()
+    ))
+    .with_hint(format!(
+        "finish the steps listed above in {}'s own UI (also `plan.manual_steps` in the receipt); the last one \
+         says how to see that it is done",
+        job.platform.name()
+    ))
+    .with_hint(format!("what shopunlink could do is done and recorded in {file}"))
+    .with_detail("receipt", serde_json::to_value(receipt).unwrap_or_default())
 }
 
 fn refuse_if_blocked(pre: &Preflight) -> Result<()> {
@@ -208,31 +237,42 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     receipt.recovered = true;
     receipt.verified_gone = true;
     receipt.request_ids = attempt.request_ids;
-    finish(job, receipt, &audit)
+    report(job, &record(job, receipt, &audit)?);
+    Ok(())
 }
 
-fn finish(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<()> {
-    let ctx = job.ctx;
-    let path = receipt::save(&ctx.settings.state_dir, &mut receipt)?;
+/// Saves the receipt and logs the end of the disconnect; returns it with its path filled in.
+fn record(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<Receipt> {
+    let path = receipt::save(&job.ctx.settings.state_dir, &mut receipt)?;
     let mut done = execute::event(&job.actor(), &job.shop, &job.link, "disconnect.done");
     done.request_ids = receipt.request_ids.clone();
-    done.receipt = Some(path.clone());
+    done.receipt = Some(path);
     audit.append(&done)?;
-    if ctx.ui.is_json() {
-        ctx.ui.print_json(&receipt);
+    Ok(receipt)
+}
+
+/// Prints the receipt (JSON) or a summary of it.
+fn report(job: &Job<'_>, receipt: &Receipt) {
+    let ui = job.ctx.ui;
+    let path = receipt.receipt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    if ui.is_json() {
+        ui.print_json(receipt);
     } else if receipt.verified_gone {
-        ctx.ui.print(&format!(
+        ui.print(&format!(
             "{} {} is disconnected from {}",
-            ctx.ui.paint(Style::Green, "✓"),
+            ui.paint(Style::Green, "✓"),
             job.link.handle,
             job.shop.name
         ));
-        ctx.ui.print(&format!("  receipt: {}", path.display()));
+        ui.print(&format!("  receipt: {path}"));
     } else {
-        ctx.ui.print(&format!("{} is still linked: finish the steps above, then rerun with --wait", job.link.handle));
-        ctx.ui.print(&format!("  receipt: {}", path.display()));
+        ui.print(&format!(
+            "{} stays linked until the owner finishes the steps above in {}'s own UI",
+            job.link.handle,
+            job.platform.name()
+        ));
+        ui.print(&format!("  receipt: {path}"));
     }
-    Ok(())
 }
 
 fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {

@@ -67,6 +67,7 @@ const EXIT_CODES: &[(u8, &str)] = &[
     (6, "Platform error: network, 5xx or rate limiting after retries, an unreadable response."),
     (7, "Not found: unknown shop or link."),
     (8, "Verification failed: an export is incomplete, altered or corrupt."),
+    (9, "Waiting for the owner: a guided disconnect did its part, but --wait ran out before the link was gone."),
     (130, "Interrupted."),
 ];
 

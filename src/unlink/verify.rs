@@ -18,21 +18,25 @@ pub async fn is_gone(platform: &dyn Platform, shop: &Shop, link_id: &str) -> Res
 }
 
 /// Checks once, or polls until `wait` runs out; `Ok(false)` when still linked at the end.
+///
+/// The last check is made at the deadline itself, so a wait shorter than [`POLL_EVERY`] still
+/// looks twice (right away and when the wait ends) instead of giving up after the first look.
 pub async fn confirm_gone(platform: &dyn Platform, shop: &Shop, link_id: &str, wait: Option<Duration>) -> Result<bool> {
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
         if is_gone(platform, shop, link_id).await? {
             return Ok(true);
         }
-        match deadline {
-            Some(d) if Instant::now() + POLL_EVERY <= d => {
-                if interrupt::requested() {
-                    return Err(Error::interrupted("stopped waiting; the link is still listed")
-                        .with_hint("rerun the same command to keep waiting and write the receipt"));
-                }
-                tokio::time::sleep(POLL_EVERY).await;
-            }
-            _ => return Ok(false),
+        let Some(pause) = deadline.map(|d| d.saturating_duration_since(Instant::now()).min(POLL_EVERY)) else {
+            return Ok(false);
+        };
+        if pause.is_zero() {
+            return Ok(false);
         }
+        if interrupt::requested() {
+            return Err(Error::interrupted("stopped waiting; the link is still listed")
+                .with_hint("what the tool could do is done; finish the steps shown above in the platform's own UI"));
+        }
+        tokio::time::sleep(pause).await;
     }
 }

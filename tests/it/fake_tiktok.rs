@@ -40,6 +40,8 @@ pub const SHOP_ID: &str = "7494049642642441621";
 pub const SHOP_NAME: &str = "Luna Beauty";
 /// Its cipher (what shop-scoped calls pass as `shop_cipher`).
 pub const CIPHER: &str = "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3";
+/// The authorization code the seller's browser brings back (exchanged at `/api/v2/token/get`).
+pub const AUTH_CODE: &str = "fake-auth-code-LEAKCHECK-7c";
 /// The code the fake answers when a product search would pass its search limit.
 pub const SEARCH_TOO_LARGE: i64 = 12052180;
 
@@ -69,6 +71,9 @@ pub struct Config {
     pub expire_token_after: Option<u64>,
     /// Added to every answer.
     pub latency: Duration,
+    /// The seller deauthorizes the app in Seller Center once the webhooks are gone and the shop
+    /// list has been read this many more times (what a `--wait` sees); `None`: never on its own.
+    pub deauthorize_after_listings: Option<u64>,
 }
 
 impl Default for Config {
@@ -85,16 +90,19 @@ impl Default for Config {
             dropped_connections: 0,
             expire_token_after: None,
             latency: Duration::ZERO,
+            deauthorize_after_listings: None,
         }
     }
 }
 
-/// One record: the JSON text served (byte for byte) and what filters look at.
+/// One record: the JSON text served (byte for byte) and what filters look at. The text is shared,
+/// so filtering a large dataset for every page request copies pointers, not records: the fake's
+/// own cost stays out of what the benchmark measures.
 #[derive(Debug, Clone)]
 struct Rec {
     time: i64,
     status: &'static str,
-    text: String,
+    text: Arc<str>,
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +133,7 @@ impl Data {
                     10 + i % 90,
                     i % 100
                 );
-                Rec { time: t, status, text }
+                Rec { time: t, status, text: text.into() }
             })
             .collect();
         let products = (0..c.products)
@@ -134,7 +142,7 @@ impl Data {
                 let text = format!(
                     r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}", "status":"{status}","create_time":{t},"skus":[{{"id":"sku{i}","price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#
                 );
-                Rec { time: t, status, text }
+                Rec { time: t, status, text: text.into() }
             })
             .collect();
         let statements: Vec<Rec> = (0..c.statements)
@@ -143,7 +151,7 @@ impl Data {
                 let text = format!(
                     r#"{{"id":"st-{i}","statement_time":{t},"settlement_amount":"{i}.50","currency":"GBP", "payment_status":"PAID"}}"#
                 );
-                Rec { time: t, status: "PAID", text }
+                Rec { time: t, status: "PAID", text: text.into() }
             })
             .collect();
         let transactions = (0..c.statements)
@@ -154,7 +162,7 @@ impl Data {
                         let text = format!(
                             r#"{{"id":"tx-{i}-{j}","order_create_time":{t},"revenue_amount":"{j}.25","currency":"GBP","type":"ORDER"}}"#
                         );
-                        Rec { time: t, status: "SETTLED", text }
+                        Rec { time: t, status: "SETTLED", text: text.into() }
                     })
                     .collect()
             })
@@ -165,7 +173,7 @@ impl Data {
                 let text = format!(
                     r#"{{"id":"pay-{i}","create_time":{t},"amount":{{"value":"{i}.10","currency":"GBP"}},"status":"PAID","bank_account":"****4321"}}"#
                 );
-                Rec { time: t, status: "PAID", text }
+                Rec { time: t, status: "PAID", text: text.into() }
             })
             .collect();
         let withdrawals = (0..c.withdrawals)
@@ -175,16 +183,16 @@ impl Data {
                 let text = format!(
                     r#"{{"id":"wd-{i}","type":"{kind}","create_time":{t},"amount":"-{i}.00","currency":"GBP","status":"{status}"}}"#
                 );
-                Rec { time: t, status: kind, text }
+                Rec { time: t, status: kind, text: text.into() }
             })
             .collect();
         let unsettled = (0..7)
             .map(|i| Rec {
                 time: t0 + i,
                 status: "UNSETTLED",
-                text: format!(
+                text: Arc::from(format!(
                     r#"{{"id":"ut-{i}","status":"UNSETTLED","est_settlement_amount":"1{i}.05","currency":"GBP"}}"#
-                ),
+                )),
             })
             .collect();
         Data { t0, orders, products, statements, transactions, payments, withdrawals, unsettled }
@@ -231,6 +239,8 @@ struct State {
     refreshes: u64,
     issued_tokens: HashSet<String>,
     webhooks: Vec<(String, String)>,
+    deleted_webhooks: Vec<String>,
+    listings_without_webhooks: u64,
     deauthorized: bool,
     refuse: Option<(String, i64, String)>,
     garbage: Option<String>,
@@ -407,6 +417,7 @@ impl State {
         if let Some(fault) = self.fault() {
             return fault;
         }
+        self.seller_may_deauthorize(&path);
         if let Some((prefix, secs)) = self.retry_after.take() {
             if path.starts_with(&prefix) {
                 return (429, vec![("retry-after", secs.to_string())], envelope(36009002, "Too many requests", None));
@@ -455,6 +466,7 @@ impl State {
             ("DELETE", "/event/202309/webhooks") => {
                 let event = body["event_type"].as_str().unwrap_or("").to_owned();
                 self.webhooks.retain(|(e, _)| *e != event);
+                self.deleted_webhooks.push(event);
                 ok("{}".into())
             }
             ("POST", "/order/202309/orders/search") => {
@@ -487,6 +499,16 @@ impl State {
                 self.transactions(p, &q)
             }
             _ => self.violation(36009004, format!("{method} {path}: no such API")),
+        }
+    }
+
+    /// Once the webhooks are gone, the seller deauthorizes before the shop list is read for the
+    /// `after + 1`th time: between two polls, never in the middle of one.
+    fn seller_may_deauthorize(&mut self, path: &str) {
+        let Some(after) = self.config.deauthorize_after_listings else { return };
+        if path == "/authorization/202309/shops" && self.webhooks.is_empty() {
+            self.deauthorized |= self.listings_without_webhooks >= after;
+            self.listings_without_webhooks += 1;
         }
     }
 
@@ -554,7 +576,7 @@ impl State {
         } else {
             String::new()
         };
-        let texts: Vec<&str> = recs[start.min(end)..end].iter().map(|r| r.text.as_str()).collect();
+        let texts: Vec<&str> = recs[start.min(end)..end].iter().map(|r| &*r.text).collect();
         ok(format!(
             r#"{{{extra}"total_count":{},"next_page_token":{},"{key}":[{}]}}"#,
             recs.len(),
@@ -563,16 +585,28 @@ impl State {
         ))
     }
 
+    /// The auth host: the code exchange of `auth login` and the token refresh.
     fn auth(&mut self, r: &Request) -> Answer {
         let q: BTreeMap<String, String> = r.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-        if r.url.path() != "/api/v2/token/refresh" || get("grant_type") != "refresh_token" {
+        if r.method.as_str() != "GET" {
             return self.violation(36004005, format!("auth host: unexpected {} {}", r.method, r.url.path()));
         }
         if get("app_key") != APP_KEY || get("app_secret") != APP_SECRET {
             return self.violation(36004005, "auth host: wrong app_key or app_secret".into());
         }
-        if get("refresh_token") != self.refresh_token {
+        match (r.url.path(), get("grant_type")) {
+            ("/api/v2/token/get", "authorized_code") if get("auth_code") == AUTH_CODE => self.tokens(),
+            // A wrong or reused code is the user's mistake, not the client's: refused, not a violation.
+            ("/api/v2/token/get", "authorized_code") => refuse(36004005, "no such auth record"),
+            ("/api/v2/token/refresh", "refresh_token") => self.refresh(get("refresh_token")),
+            (path, grant) => self.violation(36004005, format!("auth host: unexpected {path} grant_type={grant:?}")),
+        }
+    }
+
+    /// A refresh: TikTok rotates both tokens, and the old refresh token stops working.
+    fn refresh(&mut self, refresh_token: &str) -> Answer {
+        if refresh_token != self.refresh_token {
             // TikTok rotates refresh tokens: a second refresh with the old one fails.
             return self.violation(36004001, "auth host: refresh token already used or unknown".into());
         }
@@ -580,6 +614,11 @@ impl State {
         let n = self.refreshes;
         self.access_token = if n == 1 { REFRESHED_ACCESS_TOKEN.into() } else { format!("TTP_fake-access-{n}") };
         self.refresh_token = if n == 1 { REFRESHED_REFRESH_TOKEN.into() } else { format!("TTP_fake-refresh-{n}") };
+        self.tokens()
+    }
+
+    /// The token document both grants answer with: the current tokens.
+    fn tokens(&self) -> Answer {
         ok(json!({
             "access_token": self.access_token,
             "access_token_expire_in": now() + 7 * 86400,
@@ -624,6 +663,8 @@ impl Fake {
             faults: 0,
             refreshes: 0,
             issued_tokens: HashSet::new(),
+            deleted_webhooks: Vec::new(),
+            listings_without_webhooks: 0,
             webhooks: vec![
                 ("ORDER_STATUS_CHANGE".into(), "https://hooks.example.com/tts?key=hook-secret".into()),
                 ("PACKAGE_UPDATE".into(), "https://hooks.example.com/pkg".into()),
@@ -720,6 +761,11 @@ impl Fake {
         self.state().webhooks.iter().map(|(e, _)| e.clone()).collect()
     }
 
+    /// The webhook subscriptions deleted, in order (event types).
+    pub fn deleted_webhooks(&self) -> Vec<String> {
+        self.state().deleted_webhooks.clone()
+    }
+
     /// The seller deauthorizes the app in Seller Center: every call now fails with 105001.
     pub fn deauthorize(&self) {
         self.state().deauthorized = true;
@@ -746,7 +792,7 @@ impl Fake {
         let state = self.state();
         let d = &state.data;
         let w = Window { ge: since, lt: until, le: None };
-        let pick = |recs: &[Rec]| recs.iter().filter(|r| w.contains(r.time)).map(|r| r.text.clone()).collect();
+        let pick = |recs: &[Rec]| recs.iter().filter(|r| w.contains(r.time)).map(|r| r.text.to_string()).collect();
         match dataset {
             "orders" => pick(&d.orders),
             "products" => pick(&d.products),
@@ -758,7 +804,7 @@ impl Fake {
                 .iter()
                 .zip(&d.transactions)
                 .filter(|(s, _)| w.contains(s.time))
-                .flat_map(|(_, txs)| txs.iter().map(|t| t.text.clone()))
+                .flat_map(|(_, txs)| txs.iter().map(|t| t.text.to_string()))
                 .collect(),
             other => panic!("no dataset {other}"),
         }

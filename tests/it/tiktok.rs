@@ -1,7 +1,9 @@
 //! The `tiktok` platform against the fake TikTok Shop in [`crate::fake_tiktok`]: the built
-//! binary for export, status, errors and logging; the library for the guided disconnect, whose
-//! second factor (the profile TOTP) is wired in by the auth commands.
+//! binary for export, status, errors, logging and the guided disconnect end to end (login into
+//! the 0600 file, export, verify, disconnect with the profile TOTP, `--wait`); the library for
+//! the disconnect's parts in isolation (webhooks, forgetting, reading a deauthorization).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,9 @@ use shopunlink::platform::tiktok::Tiktok;
 use shopunlink::platform::{Grant, Platform, PlatformContext};
 use shopunlink::settings::TiktokSettings;
 
-use crate::common::Home;
+#[cfg(unix)]
+use crate::common::mode;
+use crate::common::{Home, run_cmd, run_with_stdin};
 use crate::fake_tiktok::{self, Config, Fake};
 
 const DATASETS: [&str; 6] = ["orders", "products", "statements", "statement_transactions", "payments", "withdrawals"];
@@ -25,25 +29,23 @@ const SECRETS: [&str; 5] = [
 ];
 
 /// `shopunlink --platform tiktok ARGS` against `fake`, credentials from the environment (CI style).
-fn run(home: &Home, fake: &Fake, args: &[&str]) -> (i32, String, String) {
+fn env_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
     let mut all = vec!["--platform", "tiktok"];
     all.extend_from_slice(args);
-    let out = home
-        .cmd(&all)
-        .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+    let mut cmd = home.cmd(&all);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
         .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
         .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
         .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
         .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
         .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
-        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2")
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    cmd
+}
+
+/// [`env_cmd`], run.
+fn run(home: &Home, fake: &Fake, args: &[&str]) -> (i32, String, String) {
+    run_cmd(env_cmd(home, fake, args))
 }
 
 fn lines(home: &Home, dir: &str, dataset: &str) -> Vec<String> {
@@ -227,6 +229,9 @@ async fn tiktok_guided_disconnect_deletes_webhooks_forgets_tokens_and_sees_the_d
     // `--wait`: still listed until the seller deauthorizes; then 105001 means gone.
     let listed = |shops: Vec<shopunlink::platform::Shop>| shops.iter().any(|s| s.id == fake_tiktok::SHOP_ID);
     assert!(listed(tiktok.shops().await.expect("still authorized")));
+    // The seller may act between the shops call and the webhooks call of one listing.
+    fake.refuse("/event/", 105001, "Access token is invalid");
+    assert!(!listed(tiktok.shops().await.expect("105001 from any call of the listing means gone")));
     fake.deauthorize();
     assert!(!listed(tiktok.shops().await.expect("105001 after a disconnect is not an error")));
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -334,4 +339,205 @@ fn tiktok_without_credentials_is_exit_4_with_the_login_hint() {
     let (code, _, err) = home.run(&["status", "--platform", "tiktok"]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("auth login"), "{err}");
+}
+
+/// The profile TOTP secret of the end-to-end disconnects (base32), kept in the environment as a
+/// CI job keeps it.
+const TOTP_SECRET: &str = "ONUG64DVNZWGS3TLFVSTEZJNORXXI4BB";
+/// Kills a hung command so the test fails instead of hanging; no speed is asserted.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// `shopunlink --platform tiktok ARGS` against `fake` with no keyring: the tokens live in the 0600
+/// file `auth login --insecure-storage` writes; only the app identity and the TOTP secret come
+/// from the environment (neither makes the environment the token source).
+fn stored_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
+    let mut all = vec!["--platform", "tiktok"];
+    all.extend_from_slice(args);
+    let mut cmd = home.cmd(&all);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2")
+        .env("SHOPUNLINK_KEYRING", "none")
+        .env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET)
+        .timeout(HANG_GUARD);
+    cmd
+}
+
+fn credentials_file(home: &Home) -> PathBuf {
+    home.join("state/credentials/default.json")
+}
+
+/// Logs in to `fake` (tokens into the 0600 file).
+fn login(home: &Home, fake: &Fake) {
+    let login = stored_cmd(home, fake, &["auth", "login", "--with-token", "--insecure-storage"]);
+    let (code, _, err) = run_with_stdin(login, fake_tiktok::AUTH_CODE);
+    assert_eq!(code, 0, "{err}");
+    #[cfg(unix)]
+    assert_eq!(mode(&credentials_file(home)), 0o600);
+}
+
+/// Logs in, exports the shop to `out` and verifies it, so the export preflight is met for real.
+/// `out` is outside the home: the leak scan of the home then covers what shopunlink keeps for
+/// itself, not the shop's records.
+fn login_export_verify(home: &Home, fake: &Fake, out: &Path) {
+    login(home, fake);
+    let out = out.to_str().expect("a UTF-8 temp path");
+    let (code, _, err) = run_cmd(stored_cmd(home, fake, &["export", "--out", out]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_cmd(stored_cmd(home, fake, &["verify", out]));
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `disconnect @app-KEY --yes --allow-pending-funds --wait WAIT --json` with the code in
+/// `SHOPUNLINK_OTP` (the fake shop has unsettled funds, which only the override lets through).
+fn guided_disconnect(home: &Home, fake: &Fake, otp: &str, wait: &str) -> (i32, String, String) {
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let args = ["disconnect", &handle, "--yes", "--allow-pending-funds", "--wait", wait, "--json"];
+    let mut cmd = stored_cmd(home, fake, &args);
+    cmd.env("SHOPUNLINK_OTP", otp);
+    run_cmd(cmd)
+}
+
+/// True when `code` stands on its own in `text`: not inside a longer run of letters, digits or
+/// dots (an id, a request id, a compact timestamp), where six digits can match by chance.
+fn contains_code(text: &str, code: &str) -> bool {
+    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+    text.match_indices(code)
+        .any(|(i, _)| !joins(text[..i].chars().next_back()) && !joins(text[i + code.len()..].chars().next()))
+}
+
+/// No token, app secret, authorization code, TOTP secret or second-factor code in `text`.
+fn assert_nothing_secret(what: &str, text: &str, otp: &str) {
+    for secret in SECRETS.into_iter().chain([fake_tiktok::AUTH_CODE, TOTP_SECRET]) {
+        assert!(!text.contains(secret), "{what} holds a secret: {text}");
+    }
+    assert!(!contains_code(text, otp), "{what} holds the second-factor code {otp}: {text}");
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() { files.extend(files_under(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+/// Every file shopunlink keeps under its home (the credentials file is gone by now).
+fn assert_home_holds_no_secret(home: &Home, otp: &str) {
+    let files = files_under(home.path());
+    assert!(files.iter().any(|f| f.starts_with(home.join("state/receipts"))), "no receipt among {files:?}");
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).expect("readable file")).into_owned();
+        assert_nothing_secret(&file.display().to_string(), &text, otp);
+    }
+}
+
+fn stored_source(home: &Home, fake: &Fake) -> serde_json::Value {
+    let (code, out, err) = run_cmd(stored_cmd(home, fake, &["auth", "status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str::<serde_json::Value>(&out).expect("JSON")["profiles"][0]["source"].clone()
+}
+
+#[test]
+fn tiktok_guided_disconnect_end_to_end_through_the_binary() {
+    // The seller deauthorizes in Seller Center after the tool's first look without webhooks.
+    let fake = Fake::start(Config { deauthorize_after_listings: Some(1), ..Config::default() });
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    let exp = exports.path().join("exp");
+    login_export_verify(&home, &fake, &exp);
+    assert_eq!(stored_source(&home, &fake), "file");
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let (code, out, err) = guided_disconnect(&home, &fake, &otp, "2s");
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    assert_eq!(fake.deleted_webhooks(), ["ORDER_STATUS_CHANGE", "PACKAGE_UPDATE"]);
+    assert_eq!(fake.webhooks(), Vec::<String>::new());
+    let receipt: serde_json::Value = serde_json::from_str(&out).expect("receipt JSON");
+    assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("disconnected"), &json!(true)));
+    assert_eq!(receipt["second_factor"]["method"], "totp");
+    assert_eq!(receipt["export"]["dir"], exp.display().to_string(), "the export relied on");
+    assert!(receipt["plan"]["steps"].as_array().is_some_and(|s| s.len() == 5), "{receipt}");
+    assert!(receipt["plan"]["manual_steps"].to_string().contains("My apps"), "{receipt}");
+    let performed = receipt["performed"].to_string();
+    assert!(performed.contains("deleted the PACKAGE_UPDATE webhook subscription"), "{performed}");
+    assert!(
+        performed.contains("deleted the stored TikTok tokens of profile default (credentials file)"),
+        "{performed}"
+    );
+    assert_eq!(receipt["request_ids"].as_array().map(Vec::len), Some(3), "a listing and two deletions");
+    // Forgotten from the store they came from.
+    assert!(!credentials_file(&home).exists());
+    assert_eq!(stored_source(&home, &fake), "none");
+    assert_nothing_secret("stdout", &out, &otp);
+    assert_nothing_secret("stderr", &err, &otp);
+    assert_home_holds_no_secret(&home, &otp);
+
+    // The same code again, for the same shop authorized anew (another fake): refused before
+    // anything is touched, because a TOTP code is good once (RFC 6238 §5.2).
+    let again = Fake::start(Config::default());
+    login(&home, &again);
+    let (code, out, err) = guided_disconnect(&home, &again, &otp, "2s");
+    assert_eq!(code, 4, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("already used") && err.contains("wrong second-factor code"), "{err}");
+    assert_eq!((again.webhooks().len(), again.deleted_webhooks().len()), (2, 0));
+    assert!(credentials_file(&home).exists(), "a refused code must not forget the tokens");
+    assert_nothing_secret("stdout", &out, &otp);
+    assert_nothing_secret("stderr", &err, &otp);
+}
+
+#[test]
+fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
+    let fake = Fake::start(Config::default()); // the seller never deauthorizes
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let (code, out, err) = guided_disconnect(&home, &fake, &otp, "1s");
+    assert_eq!(code, 9, "stdout: {out}\nstderr: {err}");
+    // The tool's part is done even though the owner's is not.
+    assert_eq!(fake.deleted_webhooks().len(), 2);
+    assert!(!credentials_file(&home).exists());
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let error = &doc["error"];
+    assert_eq!((&error["kind"], &error["exit_code"]), (&json!("pending"), &json!(9)));
+    let message = error["message"].as_str().expect("message");
+    assert!(message.contains("still lists app-") && message.contains("after waiting 1s"), "{message}");
+    assert!(error["hint"].as_str().is_some_and(|h| h.contains("steps listed above")), "{error}");
+    let receipt = &error["receipt"];
+    assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("awaiting_owner"), &json!(false)));
+    let saved = receipt["receipt_file"].as_str().expect("receipt path");
+    assert!(Path::new(saved).exists(), "{saved}");
+    // On stderr: the Seller Center steps, then the error; never a "rerun", which could not check.
+    assert!(err.contains("Now, in the platform's own UI") && err.contains("Deauthorize (or Remove)"), "{err}");
+    assert!(err.contains("error: tiktok still lists"), "{err}");
+    assert!(!err.contains("rerun"), "{err}");
+    assert_nothing_secret("stdout", &out, &otp);
+    assert_nothing_secret("stderr", &err, &otp);
+    assert_home_holds_no_secret(&home, &otp);
+}
+
+#[test]
+fn tiktok_rate_limit_from_the_environment_is_checked_before_any_request() {
+    let fake = Fake::start(Config::default());
+    let home = Home::new();
+    let status = |value: &str| {
+        let mut cmd = env_cmd(&home, &fake, &["status", "--json"]);
+        cmd.env("SHOPUNLINK_TIKTOK_RATE_LIMIT", value);
+        run_cmd(cmd)
+    };
+    for bad in ["0", "1001", "fifty"] {
+        let (code, out, err) = status(bad);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("SHOPUNLINK_TIKTOK_RATE_LIMIT") && err.contains("from 1 to 1000"), "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON error document");
+        assert_eq!(doc["error"]["env"], "SHOPUNLINK_TIKTOK_RATE_LIMIT");
+    }
+    assert!(fake.seen().is_empty(), "a bad limit must stop the command before any request");
+    let (code, _, err) = status("1000");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }

@@ -31,14 +31,21 @@ pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
     if !session.has_credentials().await {
         return if session.is_forgotten() { Ok(Vec::new()) } else { Err(session.missing()) };
     }
-    let call = Call::get(api::SHOPS, api::SHOPS, scope::AUTHORIZATION);
-    let reply = match client.call(&call).await {
+    match authorized_shops(client).await {
+        // Any call of the listing may be the first to see the deauthorization (the seller can act
+        // between the shops call and a webhooks call).
         Err(e) if session.is_forgotten() && has_code(&e, TOKEN_INVALID) => {
             tracing::debug!("the forgotten token is now refused (105001): the app is deauthorized");
-            return Ok(Vec::new());
+            Ok(Vec::new())
         }
-        other => other?,
-    };
+        other => other,
+    }
+}
+
+async fn authorized_shops(client: &Client) -> Result<Vec<Shop>> {
+    let session = client.session();
+    let call = Call::get(api::SHOPS, api::SHOPS, scope::AUTHORIZATION);
+    let reply = client.call(&call).await?;
     let listed: Vec<AuthorizedShop> = api::field(&call.endpoint(), &reply.data, "shops")?.unwrap_or_default();
     let app_key = session.app_key().await.unwrap_or_default();
     let scopes = session.scopes().await;
@@ -143,9 +150,10 @@ pub fn manual_steps(shop: &Shop, link: &Link) -> Vec<String> {
         "Open App Store (Services) → My apps.".into(),
         format!("Open the app authorized with app key {app_key} ({}).", link.display_name),
         "Click Deauthorize (or Remove) and confirm.".into(),
+        // Not "rerun shopunlink": by now the tool has forgotten the tokens it would check with.
         format!(
-            "Run `shopunlink disconnect {} --platform tiktok --wait` to watch until TikTok no longer lists the shop.",
-            link.handle
+            "Once My apps no longer lists app key {app_key}, the authorization is gone \
+             (with --wait, shopunlink watches for this and completes the receipt)."
         ),
     ]
 }
