@@ -86,7 +86,14 @@ pub const TIKTOK_RATE_LIMITS: std::ops::RangeInclusive<u32> = 1..=1000;
 /// The rate limit from the environment's value, else the profile's, else the default; a value
 /// outside [`TIKTOK_RATE_LIMITS`] is a usage error naming the variable.
 fn tiktok_rate_limit(env_value: Option<String>, config: Option<u32>) -> Result<u32> {
-    let Some(text) = env_value else { return Ok(config.unwrap_or(DEFAULT_TIKTOK_RATE_LIMIT)) };
+    let Some(text) = env_value else {
+        return match config {
+            // Zero would stall every request forever; say so instead of guessing what was meant.
+            Some(0) => Err(Error::usage("rate_limit in config.toml must be at least 1 request per second")
+                .with_detail("key", "rate_limit")),
+            other => Ok(other.unwrap_or(DEFAULT_TIKTOK_RATE_LIMIT)),
+        };
+    };
     match text.trim().parse::<u32>() {
         Ok(n) if TIKTOK_RATE_LIMITS.contains(&n) => Ok(n),
         _ => Err(Error::usage(format!(
@@ -367,6 +374,7 @@ mod tests {
     fn rate_limit_env_beats_config_and_is_checked() {
         assert_eq!(tiktok_rate_limit(None, None).unwrap(), DEFAULT_TIKTOK_RATE_LIMIT);
         assert_eq!(tiktok_rate_limit(None, Some(20)).unwrap(), 20);
+        assert!(tiktok_rate_limit(None, Some(0)).is_err());
         assert_eq!(tiktok_rate_limit(Some(" 7 ".into()), Some(20)).unwrap(), 7);
         assert_eq!(tiktok_rate_limit(Some("1000".into()), None).unwrap(), 1000);
         for bad in ["0", "1001", "-5", "fast", "2.5"] {
