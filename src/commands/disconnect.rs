@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{Ctx, select_shop};
 use crate::credentials::Secret;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::export::index::Index;
 use crate::platform::{DisconnectMode, Link, LinkState, Platform, Shop};
 use crate::ui::{Style, Ui};
@@ -123,7 +123,12 @@ impl Job<'_> {
 /// Runs `disconnect`.
 pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let platform = ctx.platform()?;
-    let shop = select_shop(platform.shops().await?, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
+    let shops = match platform.shops().await {
+        Ok(shops) => shops,
+        Err(e) if e.kind() == ErrorKind::Auth => return done_before(ctx, platform.name(), &args.link, e),
+        Err(e) => return Err(e),
+    };
+    let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
     let link = locate::find(&shop, &args.link)?.clone();
     let job = Job { ctx, platform, shop, link, started_at: Utc::now() };
     if job.link.state == LinkState::Unlinked {
@@ -241,12 +246,41 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The platform refused our credentials. After a guided disconnect that is expected (the tokens
+/// were forgotten, or the owner revoked them): if the audit log shows this link's disconnect was
+/// finished, a rerun has nothing to do and exits 0, as SPEC §6 asks; otherwise `refused` stands.
+fn done_before(ctx: &Ctx<'_>, platform: &str, query: &str, refused: Error) -> Result<()> {
+    let audit = AuditLog::new(&ctx.settings.state_dir);
+    let Some(done) = audit.disconnected(platform, &ctx.settings.profile, query)? else {
+        return Err(refused);
+    };
+    let receipt = done.receipt.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    ctx.ui.print(&format!(
+        "{} was disconnected on {} (receipt: {receipt}); nothing to do",
+        done.handle,
+        done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    ctx.ui.print_json(&serde_json::json!({
+        "schema_version": 1,
+        "outcome": "already_disconnected",
+        "platform": platform,
+        "profile": ctx.settings.profile,
+        "shop": { "id": done.shop_id },
+        "link": { "id": done.link_id, "handle": done.handle },
+        "disconnected_at": done.time,
+        "request_ids": done.request_ids,
+        "receipt_file": done.receipt,
+    }));
+    Ok(())
+}
+
 /// Saves the receipt and logs the end of the disconnect; returns it with its path filled in.
 fn record(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<Receipt> {
     let path = receipt::save(&job.ctx.settings.state_dir, &mut receipt)?;
     let mut done = execute::event(&job.actor(), &job.shop, &job.link, "disconnect.done");
     done.request_ids = receipt.request_ids.clone();
     done.receipt = Some(path);
+    done.outcome = Some(receipt.outcome.into());
     audit.append(&done)?;
     Ok(receipt)
 }

@@ -201,6 +201,7 @@ mod tests {
             request_ids: vec![format!("req-{link}")],
             error: Some("boom".into()),
             receipt: None,
+            outcome: None,
         }
     }
 

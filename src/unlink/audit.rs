@@ -38,6 +38,9 @@ pub struct Event {
     /// Receipt path for `done`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<PathBuf>,
+    /// The receipt's outcome for `done` (`disconnected`, `awaiting_owner`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// The audit log of a state directory.
@@ -77,5 +80,56 @@ impl AuditLog {
             .filter(|e| e.platform == platform && e.shop_id == shop_id && e.link_id == link_id)
             .rfind(|e| e.event.starts_with("disconnect.") && e.event != "disconnect.support_request");
         Ok(last.filter(|e| e.event == "disconnect.attempt" || e.event == "disconnect.executed"))
+    }
+
+    /// The `done` event of a finished disconnect of the link `query` (id or handle) by this
+    /// platform and profile, if that is the link's last event. After a guided disconnect the
+    /// tokens are gone and the platform can no longer be asked, so this record is what proves a
+    /// second run has nothing to do.
+    pub fn disconnected(&self, platform: &str, profile: &str, query: &str) -> Result<Option<Event>> {
+        let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
+        let last = self
+            .events()?
+            .into_iter()
+            .filter(|e| e.platform == platform && e.profile == profile)
+            .filter(|e| e.link_id == query || bare(&e.handle) == bare(query))
+            .rfind(|e| e.event.starts_with("disconnect."));
+        Ok(last.filter(|e| e.event == "disconnect.done" && e.outcome.as_deref() == Some("disconnected")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, outcome: Option<&str>) -> Event {
+        Event {
+            time: Utc::now(),
+            event: name.into(),
+            platform: "tiktok".into(),
+            profile: "default".into(),
+            shop_id: "s1".into(),
+            link_id: "lnk1".into(),
+            handle: "@app-K".into(),
+            request_ids: Vec::new(),
+            error: None,
+            receipt: None,
+            outcome: outcome.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn only_a_finished_disconnect_counts_as_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        log.append(&event("disconnect.attempt", None)).unwrap();
+        assert!(log.disconnected("tiktok", "default", "app-K").unwrap().is_none());
+        log.append(&event("disconnect.done", Some("awaiting_owner"))).unwrap();
+        assert!(log.disconnected("tiktok", "default", "app-K").unwrap().is_none(), "the owner had not finished");
+        log.append(&event("disconnect.done", Some("disconnected"))).unwrap();
+        assert!(log.disconnected("tiktok", "default", "APP-K").unwrap().is_some(), "handles match in any case");
+        assert!(log.disconnected("tiktok", "default", "lnk1").unwrap().is_some(), "and by id");
+        assert!(log.disconnected("tiktok", "other", "app-K").unwrap().is_none(), "another profile's record");
+        assert!(log.disconnected("sandbox", "default", "app-K").unwrap().is_none(), "another platform's record");
     }
 }

@@ -28,6 +28,7 @@ pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
         request_ids: Vec::new(),
         error: None,
         receipt: None,
+        outcome: None,
     }
 }
 

@@ -476,6 +476,15 @@ fn tiktok_guided_disconnect_end_to_end_through_the_binary() {
     assert_nothing_secret("stderr", &err, &otp);
     assert_home_holds_no_secret(&home, &otp);
 
+    // A second run has nothing to do: the tokens are gone, and the audit log proves the
+    // disconnect was finished, so it exits 0 without asking for a code (SPEC §6).
+    let (code, out, err) = guided_disconnect(&home, &fake, "000000", "2s");
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["outcome"], "already_disconnected", "{doc}");
+    assert!(doc["receipt_file"].as_str().is_some_and(|f| f.contains("receipts")), "{doc}");
+    assert_eq!(fake.deleted_webhooks().len(), 2, "nothing was touched again");
+
     // The same code again, for the same shop authorized anew (another fake): refused before
     // anything is touched, because a TOTP code is good once (RFC 6238 §5.2).
     let again = Fake::start(Config::default());
