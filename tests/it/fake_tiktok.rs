@@ -428,7 +428,8 @@ impl State {
             return answer;
         }
         if self.garbage.as_ref().is_some_and(|p| path.starts_with(p)) {
-            return (502, Vec::new(), "<html><head><title>502 Bad Gateway</title></head></html>".into());
+            // A captive portal or misrouted proxy: success status, a page that is not the API's.
+            return (200, Vec::new(), "<html><head><title>Sign in to the network</title></head></html>".into());
         }
         if let Some((prefix, code, message)) = &self.refuse
             && path.starts_with(prefix.as_str())
@@ -777,6 +778,7 @@ impl Fake {
     }
 
     /// Every API call under `prefix` gets an HTML page instead of the envelope.
+    /// (HTTP 200 with an HTML page: a 5xx would be retried, as a passing outage should be.)
     pub fn garbage(&self, prefix: &str) {
         self.state().garbage = Some(prefix.into());
     }

@@ -550,3 +550,34 @@ fn tiktok_rate_limit_from_the_environment_is_checked_before_any_request() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// A redirect is never followed: it would carry the access token header (and over plain http)
+/// to whatever host the `Location` names.
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktok_a_redirect_is_refused_and_the_token_never_leaves() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+    let catcher = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string("{}")).mount(&catcher).await;
+    let redirector = MockServer::start().await;
+    let location = format!("{}/steal?app_secret=x", catcher.uri());
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(307).insert_header("location", location.as_str()))
+        .mount(&redirector)
+        .await;
+    let home = Home::new();
+    let mut cmd = home.cmd(&["--platform", "tiktok", "status"]);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", redirector.uri())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", redirector.uri())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        // A proxy must not see loopback traffic either; this one does not exist.
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("http_proxy", "http://127.0.0.1:9");
+    let (code, _, err) = run_cmd(cmd);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("redirect") && err.contains("127.0.0.1"), "{err}");
+    assert!(!err.contains("steal"), "the Location's path and query are not echoed: {err}");
+    assert!(catcher.received_requests().await.unwrap_or_default().is_empty(), "the redirect was followed");
+    assert_eq!(redirector.received_requests().await.unwrap_or_default().len(), 1, "no retry of a redirect");
+}

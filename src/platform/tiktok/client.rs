@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
+use super::base_url;
 use super::limiter::Limiter;
 use super::retry::{self, Backoff};
 use super::session::{LOGIN_HINT, Session, Token};
@@ -124,12 +125,7 @@ pub struct Client {
 impl Client {
     /// A client for the API at `base` (already checked) with the given limits.
     pub fn new(base: Url, session: Arc<Session>, rate_limit: u32, backoff: Backoff) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("shopunlink/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::internal("cannot build the HTTP client").with_cause(e))?;
+        let http = base_url::client(&base, CONNECT_TIMEOUT, REQUEST_TIMEOUT)?;
         Ok(Client { http, base, session, limiter: Limiter::new(rate_limit), backoff })
     }
 
@@ -211,6 +207,10 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response.headers().get("location").and_then(|v| v.to_str().ok());
+            return Err(Failure::Fatal(base_url::redirect_error(&endpoint, status, location)));
+        }
         let retry_after =
             response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(retry::parse_retry_after);
         let body = match response.bytes().await {

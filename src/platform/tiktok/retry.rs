@@ -14,7 +14,9 @@ pub const RETRYABLE_CODES: [i64; 3] = [36009002, 36009003, 36009007];
 
 /// HTTP statuses that mean "try again later".
 pub fn retryable_status(status: u16) -> bool {
-    status == 429 || status == 503
+    // Every 5xx: a load balancer's 502 or 504 is as passing as the API's own 503 (SPEC §4 says
+    // "5xx ... after retries"), and ending a long export on one would waste the hours before it.
+    status == 429 || (500..600).contains(&status)
 }
 
 /// A platform code that means "try again later".
@@ -71,7 +73,8 @@ mod tests {
     #[test]
     fn classification_follows_the_reference() {
         assert!(retryable_status(429) && retryable_status(503));
-        assert!(!retryable_status(500) && !retryable_status(200) && !retryable_status(404));
+        assert!(retryable_status(500) && retryable_status(502) && retryable_status(504));
+        assert!(!retryable_status(200) && !retryable_status(302) && !retryable_status(404));
         for code in [36009002, 36009003, 36009007] {
             assert!(retryable_code(code));
         }

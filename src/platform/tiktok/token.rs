@@ -19,11 +19,12 @@ struct Envelope {
     data: Option<TokenData>,
 }
 
+/// The tokens arrive straight into [`Secret`]s, so not even a stray `{:?}` can print them.
 #[derive(Debug, Deserialize)]
 struct TokenData {
-    access_token: String,
+    access_token: Secret,
     access_token_expire_in: i64,
-    refresh_token: Option<String>,
+    refresh_token: Option<Secret>,
     refresh_token_expire_in: Option<i64>,
     #[serde(default)]
     seller_name: Option<String>,
@@ -48,17 +49,17 @@ async fn call(
     url.query_pairs_mut().extend_pairs(query);
     let endpoint = format!("GET {path}");
     tracing::debug!(endpoint = %endpoint, "token request (query redacted: it carries the app secret)");
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| Error::internal("cannot build the HTTP client").with_cause(e))?;
+    let client = base_url::client(&url, std::time::Duration::from_secs(10), std::time::Duration::from_secs(30))?;
     let response = client.get(url).send().await.map_err(|e| {
         Error::platform(format!("{endpoint} failed"))
             .with_cause(e.without_url())
             .with_detail("endpoint", endpoint.clone())
     })?;
     let status = response.status();
+    if status.is_redirection() {
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok());
+        return Err(base_url::redirect_error(&endpoint, status.as_u16(), location));
+    }
     let body = response
         .bytes()
         .await
@@ -86,8 +87,8 @@ async fn call(
     Ok(Credentials {
         app_key: app_key.to_owned(),
         app_secret: app_secret.clone(),
-        access_token: Secret::new(data.access_token),
-        refresh_token: data.refresh_token.map(Secret::new),
+        access_token: data.access_token,
+        refresh_token: data.refresh_token,
         access_token_expires_at: at(data.access_token_expire_in),
         refresh_token_expires_at: data.refresh_token_expire_in.and_then(at),
         scopes: data.granted_scopes,
