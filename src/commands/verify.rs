@@ -45,6 +45,8 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
                 verified_at: Some(Utc::now()),
             },
         )?;
+    } else if !report.ok {
+        Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(&args.dir))?;
     }
     print_human(ctx, &report);
     if report.ok {

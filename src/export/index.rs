@@ -71,6 +71,19 @@ impl Index {
         index.save(state_dir)
     }
 
+    /// Withdraws the verified mark of the export in `dir` (after a failed `verify`), so the
+    /// disconnect preflight stops relying on a copy now known to be damaged.
+    pub fn mark_unverified(state_dir: &Path, dir: &Path) -> Result<()> {
+        let mut index = Index::load(state_dir)?;
+        let mut changed = false;
+        for e in index.exports.iter_mut().filter(|e| e.dir == dir && e.verified) {
+            e.verified = false;
+            e.verified_at = Some(Utc::now());
+            changed = true;
+        }
+        if changed { index.save(state_dir) } else { Ok(()) }
+    }
+
     /// The newest verified export of a shop.
     pub fn latest(&self, platform: &str, shop_id: &str) -> Option<&Entry> {
         self.exports

@@ -8,8 +8,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::export::index::{Entry, Index};
-use crate::export::manifest;
-use crate::platform::{Link, LinkKind, Readiness, Shop};
+use crate::export::manifest::{self, Manifest};
+use crate::platform::{Dataset, Link, LinkKind, Platform, Readiness, Shop};
 
 /// How much a failed check matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,28 +84,51 @@ fn check(
 }
 
 /// Why an indexed export does not count, or `None` when it does.
-fn export_problem(entry: &Entry, shop: &Shop) -> Option<String> {
+///
+/// The index only says what `verify` once saw, so the manifest is re-read here: it must be the one
+/// verified, cover the whole shop (every dataset, no time window), and every file must still have
+/// its recorded size. Full re-hashing is `verify`'s job; this catches a partial export, a later
+/// edit or a deleted file at the moment it matters.
+fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset]) -> Option<String> {
+    let dir = entry.dir.display();
     if !entry.verified {
-        return Some(format!("the export in {} has not been verified", entry.dir.display()));
+        return Some(format!("the export in {dir} has not been verified"));
     }
     if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
-        return Some(format!(
-            "the shop's data changed at {changed} after the last export (in {}) began",
-            entry.dir.display()
-        ));
+        return Some(format!("the shop's data changed at {changed} after the last export (in {dir}) began"));
     }
-    match std::fs::read(entry.dir.join(manifest::FILE)) {
-        Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => None,
-        Ok(_) => Some(format!("the export in {} changed after it was verified", entry.dir.display())),
-        Err(_) => Some(format!("the export in {} is gone", entry.dir.display())),
+    let bytes = match std::fs::read(entry.dir.join(manifest::FILE)) {
+        Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => bytes,
+        Ok(_) => return Some(format!("the export in {dir} changed after it was verified")),
+        Err(_) => return Some(format!("the export in {dir} is gone")),
+    };
+    let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else {
+        return Some(format!("the manifest of the export in {dir} cannot be read"));
+    };
+    if m.range.since.is_some() || m.range.until.is_some() {
+        return Some(format!("the export in {dir} covers only a time window (--since/--until), not the whole shop"));
     }
+    let missing: Vec<String> =
+        datasets.iter().map(|d| d.to_string()).filter(|d| !m.datasets.iter().any(|e| &e.name == d)).collect();
+    if !missing.is_empty() {
+        return Some(format!("the export in {dir} lacks {}", missing.join(", ")));
+    }
+    let files = m.datasets.iter().flat_map(|d| {
+        std::iter::once((d.file.as_str(), d.bytes)).chain(d.csv.iter().map(|c| (c.file.as_str(), c.bytes)))
+    });
+    for (file, size) in files {
+        if std::fs::metadata(entry.dir.join(file)).map(|md| md.len()).ok() != Some(size) {
+            return Some(format!("{file} in the export in {dir} is missing or changed since it was verified"));
+        }
+    }
+    None
 }
 
-fn export_check(index: &Index, platform: &str, shop: &Shop, overrides: Overrides) -> (Check, Option<Entry>) {
-    let latest = index.latest(platform, &shop.id);
+fn export_check(index: &Index, platform: &dyn Platform, shop: &Shop, overrides: Overrides) -> (Check, Option<Entry>) {
+    let latest = index.latest(platform.name(), &shop.id);
     let problem = match latest {
         None => Some("no export of this shop yet".to_owned()),
-        Some(e) => export_problem(e, shop),
+        Some(e) => export_problem(e, shop, &platform.datasets()),
     };
     let hint = match (&problem, latest) {
         (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
@@ -127,7 +150,7 @@ pub fn run(
     link: Option<&Link>,
     readiness: &Readiness,
     index: &Index,
-    platform: &str,
+    platform: &dyn Platform,
     overrides: Overrides,
 ) -> Preflight {
     let (export, entry) = export_check(index, platform, shop, overrides);

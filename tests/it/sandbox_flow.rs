@@ -283,3 +283,43 @@ fn status_json_is_the_documented_shape() {
     let status = home.json(&["status"], 0);
     insta::assert_json_snapshot!("sandbox_status", status);
 }
+
+/// The preflight relies only on an export that covers the whole shop and is still intact: a
+/// verified partial export, a file damaged after verify, or a failed re-verify all block.
+#[test]
+fn only_a_whole_intact_verified_export_lets_a_disconnect_through() {
+    let home = Home::new();
+    let attempt = ["disconnect", "@democrafts.deals", "--yes", "--allow-pending-funds", "--dry-run"];
+    assert_eq!(home.run(&["export", "--out", "part", "--datasets", "orders"]).0, 0);
+    assert_eq!(home.run(&["verify", "part"]).0, 0);
+    let (code, _, err) = home.run(&attempt);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("lacks products"), "{err}");
+
+    assert_eq!(home.run(&["export", "--out", "window", "--since", "2026-01-01"]).0, 0);
+    assert_eq!(home.run(&["verify", "window"]).0, 0);
+    let (code, _, err) = home.run(&attempt);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("time window"), "{err}");
+
+    assert_eq!(home.run(&["export", "--out", "full"]).0, 0);
+    assert_eq!(home.run(&["verify", "full"]).0, 0);
+    assert_eq!(home.run(&attempt).0, 0, "a whole, verified export lets it through");
+
+    // Damaged after verify: the preflight notices without a re-verify ...
+    let orders = home.join("full/orders.ndjson");
+    let text = std::fs::read_to_string(&orders).unwrap();
+    std::fs::write(&orders, &text[..text.len() / 2]).unwrap();
+    let (code, _, err) = home.run(&attempt);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("orders.ndjson") && err.contains("changed"), "{err}");
+    // ... and a failed verify withdraws the mark even once the size is back.
+    assert_eq!(home.run(&["verify", "full"]).0, 8);
+    let mut damaged = text.clone().into_bytes();
+    damaged[10] ^= 0x01;
+    std::fs::write(&orders, damaged).unwrap();
+    let (code, _, err) = home.run(&attempt);
+    assert_eq!(code, 5, "{err}");
+    // The preflight falls back to the newest export still marked verified: the partial one.
+    assert!(err.contains("time window") && !err.contains("verified export in"), "{err}");
+}

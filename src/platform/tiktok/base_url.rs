@@ -34,10 +34,12 @@ pub fn client(base: &Url, connect: Duration, request: Duration) -> Result<reqwes
 pub fn redirect_error(endpoint: &str, status: u16, location: Option<&str>) -> Error {
     let host = location.and_then(|l| Url::parse(l).ok()).and_then(|u| u.host_str().map(str::to_owned));
     let to = host.map_or_else(String::new, |h| format!(" to {h}"));
-    Error::platform(format!("TikTok {endpoint} answered HTTP {status}, a redirect{to}, which shopunlink does not follow"))
-        .with_hint("a redirect could carry the access token elsewhere: set the base URL to the final host")
-        .with_detail("endpoint", endpoint)
-        .with_detail("http_status", status)
+    Error::platform(format!(
+        "TikTok {endpoint} answered HTTP {status}, a redirect{to}, which shopunlink does not follow"
+    ))
+    .with_hint("a redirect could carry the access token elsewhere: set the base URL to the final host")
+    .with_detail("endpoint", endpoint)
+    .with_detail("http_status", status)
 }
 
 fn is_loopback(url: &Url) -> bool {
