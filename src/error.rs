@@ -60,6 +60,10 @@ impl ErrorKind {
 #[derive(Debug)]
 pub struct Error(Box<Inner>);
 
+/// The `reason` detail of an auth error that means "nothing is stored" (as opposed to a token the
+/// platform refused): after a guided disconnect forgot the tokens, that is the expected state.
+pub const NO_CREDENTIALS: &str = "no_credentials";
+
 #[derive(Debug)]
 struct Inner {
     kind: ErrorKind,

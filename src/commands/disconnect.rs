@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{Ctx, select_shop};
 use crate::credentials::Secret;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::export::index::Index;
 use crate::platform::{DisconnectMode, Link, LinkState, Platform, Shop};
 use crate::ui::{Style, Ui};
@@ -125,7 +125,9 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let platform = ctx.platform()?;
     let shops = match platform.shops().await {
         Ok(shops) => shops,
-        Err(e) if e.kind() == ErrorKind::Auth => return done_before(ctx, platform.name(), &args.link, e),
+        Err(e) if e.detail("reason").and_then(|r| r.as_str()) == Some(crate::error::NO_CREDENTIALS) => {
+            return done_before(ctx, platform.name(), args.shop.as_deref(), &args.link, e);
+        }
         Err(e) => return Err(e),
     };
     let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
@@ -165,7 +167,27 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     if !outcome.manual_steps.is_empty() {
         print_manual_steps(ctx.ui, &outcome.manual_steps);
     }
-    let gone = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await?;
+    let checked = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await;
+    let guided = job.link.disconnect == DisconnectMode::Guided;
+    // A guided disconnect has already forgotten the tokens, so a rerun could not finish its
+    // receipt: a failed or interrupted wait still writes it (as awaiting the owner) before the
+    // error is reported. An API disconnect keeps its tokens and a rerun finishes it.
+    let gone = match checked {
+        Ok(gone) => gone,
+        Err(e) if !guided => return Err(e),
+        Err(e) => {
+            let mut receipt = job.receipt("awaiting_owner", &pre, Some(plan));
+            receipt.second_factor = Some(passed);
+            receipt.performed = outcome.performed;
+            receipt.request_ids = outcome.request_ids;
+            let receipt = record(&job, receipt, &audit)?;
+            let file = receipt.receipt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            return Err(e.with_hint(format!(
+                "the tool's part is done and its receipt is saved in {file}; finish the steps above in {}",
+                job.platform.name()
+            )));
+        }
+    };
     if !gone && job.link.disconnect == DisconnectMode::Api {
         return Err(Error::platform(format!(
             "{} accepted the disconnect but still lists {}",
@@ -246,12 +268,15 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The platform refused our credentials. After a guided disconnect that is expected (the tokens
-/// were forgotten, or the owner revoked them): if the audit log shows this link's disconnect was
-/// finished, a rerun has nothing to do and exits 0, as SPEC §6 asks; otherwise `refused` stands.
-fn done_before(ctx: &Ctx<'_>, platform: &str, query: &str, refused: Error) -> Result<()> {
+/// No credentials are stored. After a guided disconnect that is expected (it forgot the tokens):
+/// if the audit log shows this link's disconnect was finished, a rerun has nothing to do and
+/// exits 0, as SPEC §6 asks; otherwise `refused` stands. A token the platform rejects is not this
+/// case, and never reads as "already disconnected".
+fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, refused: Error) -> Result<()> {
     let audit = AuditLog::new(&ctx.settings.state_dir);
-    let Some(done) = audit.disconnected(platform, &ctx.settings.profile, query)? else {
+    // Shops are known here only by the id the audit log recorded.
+    let shop = ctx.settings.shop_query(shop);
+    let Some(done) = audit.disconnected(platform, &ctx.settings.profile, shop.as_deref(), query)? else {
         return Err(refused);
     };
     let receipt = done.receipt.as_ref().map(|p| p.display().to_string()).unwrap_or_default();

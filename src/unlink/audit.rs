@@ -86,14 +86,31 @@ impl AuditLog {
     /// platform and profile, if that is the link's last event. After a guided disconnect the
     /// tokens are gone and the platform can no longer be asked, so this record is what proves a
     /// second run has nothing to do.
-    pub fn disconnected(&self, platform: &str, profile: &str, query: &str) -> Result<Option<Event>> {
+    ///
+    /// `shop` (an id) narrows the search; without it the link must have been disconnected from
+    /// exactly one shop, since one handle (a TikTok app) can be linked to several.
+    pub fn disconnected(
+        &self,
+        platform: &str,
+        profile: &str,
+        shop: Option<&str>,
+        query: &str,
+    ) -> Result<Option<Event>> {
         let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
-        let last = self
+        let events: Vec<Event> = self
             .events()?
             .into_iter()
-            .filter(|e| e.platform == platform && e.profile == profile)
+            .filter(|e| e.platform == platform && e.profile == profile && e.event.starts_with("disconnect."))
+            .filter(|e| shop.is_none_or(|s| e.shop_id == s))
             .filter(|e| e.link_id == query || bare(&e.handle) == bare(query))
-            .rfind(|e| e.event.starts_with("disconnect."));
+            .collect();
+        let mut links: Vec<&str> = events.iter().map(|e| e.link_id.as_str()).collect();
+        links.sort_unstable();
+        links.dedup();
+        if links.len() != 1 {
+            return Ok(None);
+        }
+        let last = events.into_iter().last();
         Ok(last.filter(|e| e.event == "disconnect.done" && e.outcome.as_deref() == Some("disconnected")))
     }
 }
@@ -123,13 +140,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path());
         log.append(&event("disconnect.attempt", None)).unwrap();
-        assert!(log.disconnected("tiktok", "default", "app-K").unwrap().is_none());
+        let done = |profile: &str, platform: &str, shop: Option<&str>, q: &str| {
+            log.disconnected(platform, profile, shop, q).unwrap().is_some()
+        };
+        assert!(!done("default", "tiktok", None, "app-K"));
         log.append(&event("disconnect.done", Some("awaiting_owner"))).unwrap();
-        assert!(log.disconnected("tiktok", "default", "app-K").unwrap().is_none(), "the owner had not finished");
+        assert!(!done("default", "tiktok", None, "app-K"), "the owner had not finished");
         log.append(&event("disconnect.done", Some("disconnected"))).unwrap();
-        assert!(log.disconnected("tiktok", "default", "APP-K").unwrap().is_some(), "handles match in any case");
-        assert!(log.disconnected("tiktok", "default", "lnk1").unwrap().is_some(), "and by id");
-        assert!(log.disconnected("tiktok", "other", "app-K").unwrap().is_none(), "another profile's record");
-        assert!(log.disconnected("sandbox", "default", "app-K").unwrap().is_none(), "another platform's record");
+        assert!(done("default", "tiktok", None, "APP-K"), "handles match in any case");
+        assert!(done("default", "tiktok", None, "lnk1"), "and by id");
+        assert!(done("default", "tiktok", Some("s1"), "app-K"), "and within its shop");
+        assert!(!done("default", "tiktok", Some("s2"), "app-K"), "not for another shop");
+        assert!(!done("other", "tiktok", None, "app-K"), "another profile's record");
+        assert!(!done("default", "sandbox", None, "app-K"), "another platform's record");
+        // The same app linked to a second shop: without --shop, which one is meant is unknown.
+        let mut other = event("disconnect.attempt", None);
+        (other.shop_id, other.link_id) = ("s2".into(), "lnk2".into());
+        log.append(&other).unwrap();
+        assert!(!done("default", "tiktok", None, "app-K"), "ambiguous across shops");
+        assert!(done("default", "tiktok", Some("s1"), "app-K"));
     }
 }

@@ -74,6 +74,9 @@ pub struct Config {
     /// The seller deauthorizes the app in Seller Center once the webhooks are gone and the shop
     /// list has been read this many more times (what a `--wait` sees); `None`: never on its own.
     pub deauthorize_after_listings: Option<u64>,
+    /// Once the webhooks are gone, the shop list answers garbage after this many more readings
+    /// (a network failing in the middle of a `--wait`).
+    pub garbage_after_listings: Option<u64>,
 }
 
 impl Default for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             expire_token_after: None,
             latency: Duration::ZERO,
             deauthorize_after_listings: None,
+            garbage_after_listings: None,
         }
     }
 }
@@ -506,9 +510,12 @@ impl State {
     /// Once the webhooks are gone, the seller deauthorizes before the shop list is read for the
     /// `after + 1`th time: between two polls, never in the middle of one.
     fn seller_may_deauthorize(&mut self, path: &str) {
-        let Some(after) = self.config.deauthorize_after_listings else { return };
         if path == "/authorization/202309/shops" && self.webhooks.is_empty() {
-            self.deauthorized |= self.listings_without_webhooks >= after;
+            let seen = self.listings_without_webhooks;
+            self.deauthorized |= self.config.deauthorize_after_listings.is_some_and(|after| seen >= after);
+            if self.config.garbage_after_listings.is_some_and(|after| seen >= after) {
+                self.garbage = Some("/authorization/".into());
+            }
             self.listings_without_webhooks += 1;
         }
     }

@@ -529,6 +529,28 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     assert_home_holds_no_secret(&home, &otp);
 }
 
+/// A poll that fails during `--wait` (after the webhooks are deleted and the tokens forgotten)
+/// still leaves a receipt: a rerun could not write it, it has no tokens left to look with.
+#[test]
+fn tiktok_a_wait_that_fails_still_saves_the_receipt() {
+    let fake = Fake::start(Config { garbage_after_listings: Some(1), ..Config::default() });
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let (code, _, err) = guided_disconnect(&home, &fake, &otp, "30s");
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("receipt is saved in"), "{err}");
+    assert_eq!(fake.deleted_webhooks().len(), 2);
+    let receipts: Vec<PathBuf> = files_under(&home.join("state/receipts"));
+    assert_eq!(receipts.len(), 1, "{receipts:?}");
+    let receipt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&receipts[0]).expect("receipt")).expect("receipt JSON");
+    assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("awaiting_owner"), &json!(false)));
+    assert_eq!(receipt["performed"].as_array().map(Vec::len), Some(3), "{receipt}");
+    assert_home_holds_no_secret(&home, &otp);
+}
+
 #[test]
 fn tiktok_rate_limit_from_the_environment_is_checked_before_any_request() {
     let fake = Fake::start(Config::default());

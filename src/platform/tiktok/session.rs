@@ -75,6 +75,7 @@ impl Session {
         Error::auth(format!("no TikTok credentials for profile {}", self.profile))
             .with_hint(LOGIN_HINT)
             .with_hint("or set SHOPUNLINK_TIKTOK_APP_KEY, _APP_SECRET, _ACCESS_TOKEN (and _REFRESH_TOKEN) in CI")
+            .with_detail("reason", crate::error::NO_CREDENTIALS)
     }
 
     /// True when credentials are loaded.
