@@ -64,17 +64,23 @@ pub struct DisconnectArgs {
     pub wait: Option<Duration>,
 }
 
+/// The longest `--wait`: past a week, an owner who has not acted is not going to.
+const MAX_WAIT_SECS: u64 = 7 * 24 * 3600;
+
 /// Parses `90s`, `5m`, `1h` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
     let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 90s, 5m or 1h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let per_unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("{s:?} is not a duration like 90s, 5m or 1h")),
     };
-    Ok(Duration::from_secs(secs))
+    match n.checked_mul(per_unit) {
+        Some(secs) if secs <= MAX_WAIT_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(format!("{s:?} is longer than the 7 days --wait allows")),
+    }
 }
 
 /// Everything the steps share.

@@ -89,7 +89,12 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 /// `--until`: a day is included whole, so the bound is the next midnight (UTC).
 pub fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
     match parse_day(s) {
-        Some(d) => Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc() + Duration::days(1)),
+        Some(d) => d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .checked_add_signed(Duration::days(1))
+            .ok_or_else(|| format!("{s:?} is too far in the future")),
         None => parse_instant(s),
     }
 }

@@ -6,6 +6,11 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+/// Most decimals an amount may have (money never needs more).
+const MAX_SCALE: u32 = 9;
+/// Most integer digits an amount may have.
+const MAX_INT_DIGITS: usize = 21;
+
 /// An exact decimal: `units / 10^scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal {
@@ -53,9 +58,13 @@ impl FromStr for Decimal {
             None => (false, s.strip_prefix('+').unwrap_or(s)),
         };
         let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if int.is_empty() && frac.is_empty()
+        // Bounded so that sums can never overflow: at most 9 decimals and 21 integer digits keep
+        // every value under 10^30 at scale 9, and i128 holds 10^8 such values added together.
+        let int = int.trim_start_matches('0');
+        if int.is_empty() && frac.is_empty() && !digits.starts_with('0')
             || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-            || frac.len() > 18
+            || frac.len() > MAX_SCALE as usize
+            || int.len() > MAX_INT_DIGITS
         {
             return Err(bad());
         }
@@ -123,6 +132,17 @@ mod tests {
         assert!("1e3".parse::<Decimal>().is_err());
         assert!("".parse::<Decimal>().is_err());
         assert!("1.2.3".parse::<Decimal>().is_err());
+        assert_eq!("0".parse::<Decimal>().unwrap().to_string(), "0");
+        assert_eq!("007.50".parse::<Decimal>().unwrap().to_string(), "7.50");
+    }
+
+    #[test]
+    fn amounts_that_could_overflow_a_sum_are_refused() {
+        assert!("99999999999999999999999999999999999".parse::<Decimal>().is_err());
+        assert!("0.0000000001".parse::<Decimal>().is_err());
+        let big: Decimal = "999999999999999999999.999999999".parse().unwrap();
+        let total = (0..1000).fold(Decimal::ZERO, |sum, _| sum.plus(big));
+        assert!(total.to_string().starts_with("999999999999999999999999"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ fn bad_flags_and_dates_are_usage_errors() {
         &["export", "--format", "xml"],
         &["disconnect"],
         &["disconnect", "@democrafts", "--wait", "soon"],
+        &["disconnect", "@democrafts", "--wait", "18446744073709551615h"],
+        &["disconnect", "@democrafts", "--wait", "8d"],
         &["status", "--platform", "myspace"],
         &["frobnicate"],
     ] {
