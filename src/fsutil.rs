@@ -9,8 +9,15 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// Creates `dir` (and parents) readable only by the user (0700 on Unix).
+///
+/// Directories it creates are 0700 from the start (parents included), so there is no moment
+/// when another user could list them; an existing `dir` is restricted too.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
     set_private(dir, true)
 }
 

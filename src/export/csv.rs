@@ -156,9 +156,18 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
 fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => defuse(s),
         Some(other) => other.to_string(),
     }
+}
+
+/// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading
+/// `'`, as OWASP advises: buyer messages and product names are written by strangers, and the CSV
+/// exists to be opened in a spreadsheet. Numbers such as a negative amount are left alone, and
+/// the NDJSON keeps every value exactly.
+fn defuse(s: &str) -> String {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && s.parse::<f64>().is_err() { format!("'{s}") } else { s.to_owned() }
 }
 
 /// A [`HashedFile`] shared between the `csv::Writer` that fills it and the code that commits it
@@ -289,5 +298,17 @@ mod tests {
         let rows: Vec<_> = items.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 2);
         assert_eq!((&rows[1][0], &rows[1][3]), ("1", text));
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_is_defused_but_numbers_are_not() {
+        assert_eq!(defuse("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(defuse("+1 call me"), "'+1 call me");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("\tcmd"), "'\tcmd");
+        assert_eq!(defuse("-12.50"), "-12.50");
+        assert_eq!(defuse("+3"), "+3");
+        assert_eq!(defuse("plain = text"), "plain = text");
+        assert_eq!(defuse(""), "");
     }
 }

@@ -13,6 +13,9 @@ use crate::platform::TimeRange;
 /// The manifest's file name.
 pub const FILE: &str = "manifest.json";
 
+/// The `tool.name` every manifest of ours carries.
+pub const TOOL_NAME: &str = "shopunlink";
+
 /// The tool that wrote an export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {

@@ -79,6 +79,17 @@ fn our_files(plan: &ExportPlan) -> Vec<String> {
     files
 }
 
+/// Whether `dir` (listed as `entries`) holds an export of ours, finished or not: a checkpoint
+/// directory, or a `manifest.json` written by shopunlink. Any other `manifest.json` (a web app's,
+/// say) makes the directory someone else's, so `--fresh` never deletes in it.
+fn holds_our_export(dir: &Path, entries: &[String]) -> bool {
+    if entries.iter().any(|n| n == checkpoint::DIR) {
+        return true;
+    }
+    entries.iter().any(|n| n == manifest::FILE)
+        && matches!(manifest::Manifest::read(dir), Ok(Some((m, _))) if m.tool.name == manifest::TOOL_NAME)
+}
+
 /// Decides what to do with the output directory: start, resume, report complete, or refuse.
 fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
     let dir = &plan.dir;
@@ -92,8 +103,7 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io("cannot read the export directory", dir, e)),
     };
-    let ours = entries.iter().any(|n| n == checkpoint::DIR || n == manifest::FILE);
-    if !entries.is_empty() && !ours {
+    if !entries.is_empty() && !holds_our_export(dir, &entries) {
         return Err(Error::usage(format!("{} exists and is not a shopunlink export", dir.display()))
             .with_hint("choose a new or empty directory with --out; nothing was written")
             .with_detail("path", dir.display().to_string()));
@@ -247,6 +257,8 @@ const IN_FLIGHT: usize = 8;
 async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry> {
     let progress = run.progress(dataset);
     let writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
+    // The new files' directory entries must be durable before a checkpoint counts bytes in them.
+    fsutil::sync_dir(&run.plan.dir);
     if progress.done {
         run.observer.start(dataset, progress.records, Some(progress.records));
         run.observer.finish(dataset, progress.records, progress.bytes);
@@ -402,7 +414,7 @@ fn finish(
 ) -> Result<Outcome> {
     let manifest = Manifest {
         schema_version: 1,
-        tool: Tool { name: "shopunlink".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool { name: manifest::TOOL_NAME.into(), version: env!("CARGO_PKG_VERSION").into() },
         platform: plan.platform.clone(),
         profile: plan.profile.clone(),
         shop: ShopRef { id: plan.shop.id.clone(), name: plan.shop.name.clone(), region: plan.shop.region.clone() },

@@ -87,6 +87,9 @@ fn an_export_never_clobbers_a_directory_that_is_not_an_export() {
     let dir = home.join("photos");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("holiday.jpg"), "precious").unwrap();
+    // A web app's manifest.json does not make the directory ours.
+    let web_manifest = r#"{"name": "My shop site", "start_url": "/"}"#;
+    std::fs::write(dir.join("manifest.json"), web_manifest).unwrap();
     for extra in [&[][..], &["--fresh"]] {
         let mut args = vec!["export", "--out", dir.to_str().unwrap()];
         args.extend(extra);
@@ -94,9 +97,11 @@ fn an_export_never_clobbers_a_directory_that_is_not_an_export() {
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("not a shopunlink export"), "{err}");
     }
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, ["holiday.jpg"]);
+    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["holiday.jpg", "manifest.json"]);
     assert_eq!(std::fs::read_to_string(dir.join("holiday.jpg")).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(dir.join("manifest.json")).unwrap(), web_manifest);
 }
 
 #[test]

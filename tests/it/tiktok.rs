@@ -28,8 +28,9 @@ const SECRETS: [&str; 5] = [
     fake_tiktok::REFRESHED_REFRESH_TOKEN,
 ];
 
-/// `shopunlink --platform tiktok ARGS` against `fake`, credentials from the environment (CI style).
-fn env_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
+/// `shopunlink --platform tiktok ARGS` against `fake` with the app identity (key and secret) in
+/// the environment, fast retries, and no tokens yet.
+fn app_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
     let mut all = vec!["--platform", "tiktok"];
     all.extend_from_slice(args);
     let mut cmd = home.cmd(&all);
@@ -37,9 +38,15 @@ fn env_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
         .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
         .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
         .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
-        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
         .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    cmd
+}
+
+/// `shopunlink --platform tiktok ARGS` against `fake`, credentials from the environment (CI style).
+fn env_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = app_cmd(home, fake, args);
+    cmd.env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN);
     cmd
 }
 
@@ -351,17 +358,8 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 /// file `auth login --insecure-storage` writes; only the app identity and the TOTP secret come
 /// from the environment (neither makes the environment the token source).
 fn stored_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
-    let mut all = vec!["--platform", "tiktok"];
-    all.extend_from_slice(args);
-    let mut cmd = home.cmd(&all);
-    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
-        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
-        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
-        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2")
-        .env("SHOPUNLINK_KEYRING", "none")
-        .env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET)
-        .timeout(HANG_GUARD);
+    let mut cmd = app_cmd(home, fake, args);
+    cmd.env("SHOPUNLINK_KEYRING", "none").env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET).timeout(HANG_GUARD);
     cmd
 }
 

@@ -92,14 +92,16 @@ pub struct Reply {
     pub data: Box<RawValue>,
 }
 
+/// The wrapper around every TikTok answer, API host and auth host alike: `code != 0` is an
+/// error whatever the HTTP status. `D` is what `data` holds when it succeeded.
 #[derive(Deserialize)]
-struct Envelope {
-    code: i64,
+pub(super) struct Envelope<D = Box<RawValue>> {
+    pub(super) code: i64,
     #[serde(default)]
-    message: String,
+    pub(super) message: String,
     #[serde(default)]
-    request_id: String,
-    data: Option<Box<RawValue>>,
+    pub(super) request_id: String,
+    pub(super) data: Option<D>,
 }
 
 /// How one attempt failed.

@@ -5,19 +5,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::base_url;
+use super::client::Envelope;
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::settings::TiktokSettings;
-
-#[derive(Debug, Deserialize)]
-struct Envelope {
-    code: i64,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    request_id: String,
-    data: Option<TokenData>,
-}
 
 /// The tokens arrive straight into [`Secret`]s, so not even a stray `{:?}` can print them.
 #[derive(Debug, Deserialize)]
@@ -64,7 +55,7 @@ async fn call(
         .bytes()
         .await
         .map_err(|e| Error::platform(format!("{endpoint} failed")).with_cause(e.without_url()))?;
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+    let envelope: Envelope<TokenData> = serde_json::from_slice(&body).map_err(|e| {
         Error::platform(format!("{endpoint} answered HTTP {status} with a body that is not the token envelope"))
             .with_cause(e)
             .with_detail("endpoint", endpoint.clone())
