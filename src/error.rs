@@ -71,6 +71,9 @@ struct Inner {
     causes: Vec<String>,
     hints: Vec<String>,
     details: Map<String, Value>,
+    /// Top-level fields of the `--json` document beside `error`: a command whose result document
+    /// says what failed (verify's per-dataset report) keeps that shape when it fails.
+    document: Map<String, Value>,
 }
 
 /// The crate-wide result type.
@@ -85,6 +88,7 @@ impl Error {
             causes: Vec::new(),
             hints: Vec::new(),
             details: Map::new(),
+            document: Map::new(),
         }))
     }
 
@@ -154,6 +158,15 @@ impl Error {
         self
     }
 
+    /// Puts the fields of `document` (an object) at the top of the `--json` error document, beside
+    /// `schema_version` and `error`, which they never replace.
+    pub fn with_document(mut self, document: Value) -> Self {
+        if let Value::Object(fields) = document {
+            self.0.document = fields;
+        }
+        self
+    }
+
     /// Wraps this error in a higher-level message, keeping kind, hints and details.
     pub fn context(mut self, message: impl Into<String>) -> Self {
         let inner = std::mem::replace(&mut self.0.message, message.into());
@@ -199,7 +212,10 @@ impl Error {
         for (k, v) in &self.0.details {
             error.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        serde_json::json!({ "schema_version": 1, "error": Value::Object(error) })
+        let mut doc = self.0.document.clone();
+        doc.insert("schema_version".into(), 1.into());
+        doc.insert("error".into(), Value::Object(error));
+        Value::Object(doc)
     }
 }
 

@@ -197,7 +197,10 @@ fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, note: &str,
         ui.print_json(&doc);
     } else {
         for d in &manifest.datasets {
-            let csv = if d.csv.is_empty() { String::new() } else { format!(" + {} csv", d.csv.len()) };
+            let csv = match d.csv_files().count() {
+                0 => String::new(),
+                n => format!(" + {n} csv"),
+            };
             ui.print(&format!("  {:<24} {:>10} records  {:>10}{csv}", d.name, d.records, human_bytes(d.bytes)));
         }
     }

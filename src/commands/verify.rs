@@ -61,11 +61,22 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
         .unwrap_or_default();
     Err(Error::verification(format!("the export in {} did not verify", args.dir.display()))
         .with_cause(first)
-        .with_hint("re-export with `shopunlink export --fresh --out DIR`; do not disconnect relying on this copy")
+        .with_hint(hint(&report))
         .with_detail("dir", args.dir.display().to_string())
         .with_detail("ok", false)
         .with_detail("problems", report.problems.clone())
-        .with_detail("datasets", serde_json::to_value(&report.datasets).unwrap_or_default()))
+        .with_detail("datasets", serde_json::to_value(&report.datasets).unwrap_or_default())
+        .with_document(serde_json::to_value(&report).unwrap_or_default()))
+}
+
+/// An export that never finished is resumed by rerunning it; only a damaged one needs `--fresh`.
+fn hint(report: &Report) -> &'static str {
+    let unfinished = report.manifest.is_none() && report.dir.join(crate::export::checkpoint::DIR).exists();
+    if unfinished {
+        "rerun the same `shopunlink export` command to finish it, then verify again"
+    } else {
+        "re-export with `shopunlink export --fresh --out DIR`; do not disconnect relying on this copy"
+    }
 }
 
 fn print_human(ctx: &Ctx<'_>, report: &Report) {

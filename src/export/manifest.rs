@@ -60,9 +60,19 @@ pub struct DatasetEntry {
     pub bytes: u64,
     /// SHA-256 of the NDJSON file.
     pub sha256: String,
-    /// The CSV flattening, when asked for.
+    /// The CSV flattening's main table (`orders.csv`), when asked for (SPEC §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<FileEntry>,
+    /// The CSV tables of nested lists (`orders.line_items.csv`), each keyed by the parent id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub csv: Vec<FileEntry>,
+    pub csv_tables: Vec<FileEntry>,
+}
+
+impl DatasetEntry {
+    /// Every CSV file of the dataset, the main table first.
+    pub fn csv_files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.csv.iter().chain(&self.csv_tables)
+    }
 }
 
 /// The whole manifest.

@@ -69,10 +69,11 @@ fn same_request(manifest: &Manifest, plan: &ExportPlan) -> bool {
         && manifest.datasets.iter().map(|d| d.name.as_str()).eq(plan.datasets.iter().map(|d| d.as_str()))
 }
 
-/// Files this export may write in `dir`, so `--fresh` removes ours and nothing else.
-fn our_files(plan: &ExportPlan) -> Vec<String> {
+/// Files any export of ours may have written in `dir` (whatever datasets the earlier run chose), so
+/// `--fresh` removes ours and nothing else.
+fn our_files() -> Vec<String> {
     let mut files = vec![manifest::FILE.to_owned()];
-    for d in &plan.datasets {
+    for d in &Dataset::ALL {
         files.push(format!("{d}.ndjson"));
         files.extend(super::csv::tables(*d).iter().map(|t| t.file_name(*d)));
     }
@@ -109,7 +110,7 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
             .with_detail("path", dir.display().to_string()));
     }
     if plan.fresh {
-        for name in our_files(plan) {
+        for name in our_files() {
             match std::fs::remove_file(dir.join(&name)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(Error::io("cannot remove", &dir.join(&name), e));
@@ -226,14 +227,24 @@ impl Writers {
 
     fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
         let records = self.records;
-        let csv = match self.csv {
+        let mut csv_files = match self.csv {
             Some(csv) => {
                 csv.finish()?.into_iter().map(|(file, bytes, sha256)| FileEntry { file, bytes, sha256 }).collect()
             }
             None => Vec::new(),
         };
+        // The writer lists the main table first; the rest are the nested lists' tables.
+        let csv = (!csv_files.is_empty()).then(|| csv_files.remove(0));
         let (bytes, sha256) = self.ndjson.finish()?;
-        Ok(DatasetEntry { name: dataset.to_string(), file: format!("{dataset}.ndjson"), records, bytes, sha256, csv })
+        Ok(DatasetEntry {
+            name: dataset.to_string(),
+            file: format!("{dataset}.ndjson"),
+            records,
+            bytes,
+            sha256,
+            csv,
+            csv_tables: csv_files,
+        })
     }
 }
 

@@ -121,8 +121,20 @@ fn check_csv(dir: &Path, entry: &FileEntry, problems: &mut Vec<String>) {
     }
 }
 
+/// A manifest names files inside its own directory: a name that could lead out of it (a hand-edited
+/// `../../etc/passwd`) is a problem, never a path to read.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && Path::new(name).file_name() == Some(name.as_ref())
+}
+
 fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry) -> DatasetReport {
     let mut problems = Vec::new();
+    let names = std::iter::once(entry.file.as_str()).chain(entry.csv_files().map(|c| c.file.as_str()));
+    let outside: Vec<&str> = names.filter(|n| !plain_name(n)).collect();
+    if !outside.is_empty() {
+        problems.push(format!("the manifest names files outside the export: {}", outside.join(", ")));
+        return DatasetReport { name: entry.name.clone(), ok: false, problems };
+    }
     let path = dir.join(&entry.file);
     match scan_ndjson(&path) {
         Err(e) => problems.push(io_problem(&path, &e)),
@@ -145,10 +157,27 @@ fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry) -> DatasetRe
             }
         }
     }
-    for csv in &entry.csv {
+    for csv in entry.csv_files() {
         check_csv(dir, csv, &mut problems);
     }
     DatasetReport { name: entry.name.clone(), ok: problems.is_empty(), problems }
+}
+
+/// Data files in `dir` that the manifest does not list: a manifest with datasets cut out of it
+/// would otherwise verify while the directory holds more than it accounts for.
+fn unlisted(dir: &Path, manifest: &Manifest) -> Vec<String> {
+    let listed: std::collections::HashSet<&str> = manifest
+        .datasets
+        .iter()
+        .flat_map(|d| std::iter::once(d.file.as_str()).chain(d.csv_files().map(|c| c.file.as_str())))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| (n.ends_with(".ndjson") || n.ends_with(".csv")) && !listed.contains(n.as_str()))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| format!("{n} is in the export directory but not in its manifest")).collect()
 }
 
 /// Verifies the export in `dir`. Problems are reported in the result; only an unreadable
@@ -187,6 +216,7 @@ pub fn verify(dir: &Path) -> Result<Report> {
         report.problems.push("the manifest says the export is not complete".into());
     }
     report.datasets = manifest.datasets.iter().map(|d| check_dataset(dir, d)).collect();
+    report.problems.extend(unlisted(dir, &manifest));
     report.ok = report.problems.is_empty() && report.datasets.iter().all(|d| d.ok);
     report.manifest_sha256 = Some(sha);
     report.manifest = Some(manifest);

@@ -114,7 +114,7 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset]) -> Option<St
         return Some(format!("the export in {dir} lacks {}", missing.join(", ")));
     }
     let files = m.datasets.iter().flat_map(|d| {
-        std::iter::once((d.file.as_str(), d.bytes)).chain(d.csv.iter().map(|c| (c.file.as_str(), c.bytes)))
+        std::iter::once((d.file.as_str(), d.bytes)).chain(d.csv_files().map(|c| (c.file.as_str(), c.bytes)))
     });
     for (file, size) in files {
         if std::fs::metadata(entry.dir.join(file)).map(|md| md.len()).ok() != Some(size) {

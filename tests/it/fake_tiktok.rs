@@ -233,7 +233,8 @@ pub struct Seen {
 #[derive(Debug)]
 struct State {
     config: Config,
-    data: Data,
+    /// Shared, so a request can borrow the records while it updates the rest of the state.
+    data: Arc<Data>,
     access_token: String,
     refresh_token: String,
     expired_token: Option<String>,
@@ -318,7 +319,11 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn template((status, headers, body): Answer, latency: Duration) -> ResponseTemplate {
-    let mut t = ResponseTemplate::new(status).set_body_raw(body.into_bytes(), "application/json").set_delay(latency);
+    let mut t = ResponseTemplate::new(status).set_body_raw(body.into_bytes(), "application/json");
+    if !latency.is_zero() {
+        // Not even a zero delay: a timer rounds up to the next millisecond tick.
+        t = t.set_delay(latency);
+    }
     for (k, v) in headers {
         t = t.insert_header(k, v.as_str());
     }
@@ -477,17 +482,19 @@ impl State {
             ("POST", "/order/202309/orders/search") => {
                 let w = body_window(&body, "create_time");
                 let status = body["order_status"].as_str();
-                let recs = filter(&self.data.orders, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
-                self.page("orders", recs, &q)
+                let data = self.data.clone();
+                let recs = filter(&data.orders, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
+                self.page("orders", &recs, &q)
             }
             ("POST", "/product/202502/products/search") => {
                 let w = body_window(&body, "create_time");
                 let status = body["status"].as_str();
-                let recs = filter(&self.data.products, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
+                let data = self.data.clone();
+                let recs = filter(&data.products, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
                 if status.is_none() && recs.len() > self.config.product_search_limit {
                     return refuse(SEARCH_TOO_LARGE, "The search would return more than 10000 results");
                 }
-                self.page("products", recs, &q)
+                self.page("products", &recs, &q)
             }
             ("GET", "/finance/202309/statements") => {
                 self.finance(&q, "statement_time", "statement_time", |d| &d.statements, "statements")
@@ -497,8 +504,9 @@ impl State {
             }
             ("GET", "/finance/202309/withdrawals") => self.withdrawals(&q),
             ("GET", "/finance/202507/orders/unsettled") => {
-                let recs = self.data.unsettled.clone();
-                self.page_with("transactions", recs, &q, r#""sum_est_settlement_amount":"80.35","currency":"GBP","#)
+                let data = self.data.clone();
+                let recs: Vec<&Rec> = data.unsettled.iter().collect();
+                self.page_with("transactions", &recs, &q, r#""sum_est_settlement_amount":"80.35","currency":"GBP","#)
             }
             ("GET", p) if p.starts_with("/finance/202501/statements/") && p.ends_with("/statement_transactions") => {
                 self.transactions(p, &q)
@@ -532,8 +540,9 @@ impl State {
             return self.violation(36009004, format!("{key}: sort_field={sort} is required"));
         }
         let w = query_window(q, time);
-        let recs = filter(records(&self.data), |r| w.contains(r.time));
-        self.page(key, recs, q)
+        let data = self.data.clone();
+        let recs = filter(records(&data), |r| w.contains(r.time));
+        self.page(key, &recs, q)
     }
 
     fn withdrawals(&mut self, q: &BTreeMap<&str, &str>) -> Answer {
@@ -544,8 +553,9 @@ impl State {
             return self.violation(36009004, format!("withdrawals: bad types {types:?}"));
         }
         let w = query_window(q, "create_time");
-        let recs = filter(&self.data.withdrawals, |r| w.contains(r.time) && types.contains(&r.status));
-        self.page("withdrawals", recs, q)
+        let data = self.data.clone();
+        let recs = filter(&data.withdrawals, |r| w.contains(r.time) && types.contains(&r.status));
+        self.page("withdrawals", &recs, q)
     }
 
     fn transactions(&mut self, path: &str, q: &BTreeMap<&str, &str>) -> Answer {
@@ -554,18 +564,19 @@ impl State {
         }
         let id = path.trim_start_matches("/finance/202501/statements/").trim_end_matches("/statement_transactions");
         let index = id.strip_prefix("st-").and_then(|n| n.parse::<usize>().ok());
-        let Some(recs) = index.and_then(|i| self.data.transactions.get(i)).cloned() else {
+        let data = self.data.clone();
+        let Some(recs) = index.and_then(|i| data.transactions.get(i)).map(|t| t.iter().collect::<Vec<_>>()) else {
             return self.violation(36009004, format!("no statement {id:?}"));
         };
-        self.page_with("transactions", recs, q, &format!(r#""statement_id":"{id}","total_settlement_amount":"1.00","#))
+        self.page_with("transactions", &recs, q, &format!(r#""statement_id":"{id}","total_settlement_amount":"1.00","#))
     }
 
-    fn page(&mut self, key: &str, recs: Vec<Rec>, q: &BTreeMap<&str, &str>) -> Answer {
+    fn page(&mut self, key: &str, recs: &[&Rec], q: &BTreeMap<&str, &str>) -> Answer {
         self.page_with(key, recs, q, "")
     }
 
     /// One page of `recs`: `extra` is raw JSON text (`"k":v,`) put before the list.
-    fn page_with(&mut self, key: &str, recs: Vec<Rec>, q: &BTreeMap<&str, &str>, extra: &str) -> Answer {
+    fn page_with(&mut self, key: &str, recs: &[&Rec], q: &BTreeMap<&str, &str>, extra: &str) -> Answer {
         let size = match q.get("page_size").and_then(|s| s.parse::<usize>().ok()) {
             Some(n @ 1..=100) => n,
             other => return self.violation(36009004, format!("{key}: page_size {other:?} outside 1..=100")),
@@ -642,8 +653,10 @@ impl State {
     }
 }
 
-fn filter(recs: &[Rec], keep: impl Fn(&Rec) -> bool) -> Vec<Rec> {
-    recs.iter().filter(|r| keep(r)).cloned().collect()
+/// The records `keep` selects, borrowed: a page request filters the whole list, so cloning it
+/// would make every page cost as much as the shop is big.
+fn filter(recs: &[Rec], keep: impl Fn(&Rec) -> bool) -> Vec<&Rec> {
+    recs.iter().filter(|r| keep(r)).collect()
 }
 
 fn body_window(body: &Value, field: &str) -> Window {
@@ -662,7 +675,7 @@ impl Fake {
         // Two months ago, on the hour: recent enough for readiness look-backs, fixed for the run.
         let t0 = (now() - 60 * 86400) / 3600 * 3600;
         let state = State {
-            data: Data::new(&config, t0),
+            data: Arc::new(Data::new(&config, t0)),
             access_token: ACCESS_TOKEN.into(),
             refresh_token: REFRESH_TOKEN.into(),
             expired_token: None,

@@ -101,9 +101,31 @@ fn verify_catches_a_flipped_byte_a_deleted_line_and_a_missing_manifest() {
     assert_eq!(doc["error"]["exit_code"], 8);
     let problems = doc["error"]["datasets"][0]["problems"].to_string();
     assert!(problems.contains("2999 records"), "{problems}");
+    // The verify document's own shape (SPEC §5) stands beside the error.
+    assert_eq!((doc["ok"].clone(), doc["datasets"][0]["ok"].clone()), (false.into(), false.into()), "{doc}");
+    assert_eq!(doc["datasets"][0]["name"], "orders");
 
     std::fs::write(&orders, &pristine).unwrap();
     assert_eq!(home.run(&["verify", d]).0, 0);
+
+    // A manifest with datasets cut out, or naming a file outside the export, does not verify.
+    let manifest_path = dir.join("manifest.json");
+    let original = std::fs::read_to_string(&manifest_path).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&original).unwrap();
+    manifest["datasets"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let (code, _, err) = home.run(&["verify", d]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("not in its manifest"), "{err}");
+    let mut manifest: serde_json::Value = serde_json::from_str(&original).unwrap();
+    manifest["datasets"][0]["file"] = "../orders.ndjson".into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let (code, out, err) = home.run(&["verify", d]);
+    assert_eq!(code, 8, "{err}");
+    assert!(out.contains("outside the export"), "{out}");
+    std::fs::write(&manifest_path, &original).unwrap();
+    assert_eq!(home.run(&["verify", d]).0, 0);
+
     std::fs::remove_file(dir.join("manifest.json")).unwrap();
     let (code, _, err) = home.run(&["verify", d]);
     assert_eq!(code, 8);
@@ -125,6 +147,13 @@ fn two_fresh_homes_export_byte_identical_files() {
         let (x, y) = (std::fs::read(a.join("x").join(name)).unwrap(), std::fs::read(b.join("x").join(name)).unwrap());
         assert!(x == y, "{name:?} differs between homes");
     }
+    // SPEC §8: `csv` is the main table's {file, bytes, sha256}; nested lists' tables beside it.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("x/manifest.json")).unwrap()).unwrap();
+    let orders = &manifest["datasets"][0];
+    assert_eq!(orders["csv"]["file"], "orders.csv", "{orders}");
+    assert_eq!(orders["csv"]["bytes"], std::fs::metadata(a.join("x/orders.csv")).unwrap().len());
+    assert_eq!(orders["csv_tables"][0]["file"], "orders.line_items.csv", "{orders}");
 }
 
 #[test]
