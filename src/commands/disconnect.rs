@@ -131,7 +131,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let platform = ctx.platform()?;
     let shops = match platform.shops().await {
         Ok(shops) => shops,
-        Err(e) if e.detail("reason").and_then(|r| r.as_str()) == Some(crate::error::NO_CREDENTIALS) => {
+        Err(e) if may_follow_our_disconnect(&e) => {
             return done_before(ctx, platform.name(), args.shop.as_deref(), &args.link, e);
         }
         Err(e) => return Err(e),
@@ -274,31 +274,60 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     Ok(())
 }
 
-/// No credentials are stored. After a guided disconnect that is expected (it forgot the tokens):
-/// if the audit log shows this link's disconnect was finished, a rerun has nothing to do and
-/// exits 0, as SPEC §6 asks; otherwise `refused` stands. A token the platform rejects is not this
-/// case, and never reads as "already disconnected".
+/// TikTok's code for "the access token is invalid": also what it answers once the seller has
+/// deauthorized the app, i.e. once a guided disconnect is complete.
+const TOKEN_INVALID: i64 = 105001;
+
+/// Errors that a finished guided disconnect leaves behind: no credentials stored (it forgot
+/// them), or tokens from the environment that the platform no longer accepts (the owner removed
+/// the authorisation). Whether one really follows our disconnect is for the audit log to say.
+fn may_follow_our_disconnect(e: &Error) -> bool {
+    let reason = e.detail("reason").and_then(|r| r.as_str());
+    let code = e.detail("code").and_then(serde_json::Value::as_i64);
+    reason == Some(crate::error::NO_CREDENTIALS) || code == Some(TOKEN_INVALID)
+}
+
+/// The platform cannot be asked (see [`may_follow_our_disconnect`]). If the audit log shows the
+/// tool's part of this link's disconnect was done, a rerun has nothing left to do and exits 0, as
+/// SPEC §6 asks, saying what the record says; otherwise `refused` stands. A rejected token with
+/// no such record never reads as "already disconnected".
 fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, refused: Error) -> Result<()> {
     let audit = AuditLog::new(&ctx.settings.state_dir);
-    // Shops are known here only by the id the audit log recorded.
     let shop = ctx.settings.shop_query(shop);
-    let Some(done) = audit.disconnected(platform, &ctx.settings.profile, shop.as_deref(), query)? else {
+    let Some(done) = audit.tool_part_done(platform, &ctx.settings.profile, shop.as_deref(), query)? else {
         return Err(refused);
     };
-    let receipt = done.receipt.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    ctx.ui.print(&format!(
-        "{} was disconnected on {} (receipt: {receipt}); nothing to do",
-        done.handle,
-        done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    ));
+    let when = done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let receipt =
+        done.receipt.as_ref().map_or("none; the run stopped before writing it".into(), |p| p.display().to_string());
+    // The platform refusing the token after our disconnect is the owner's part done.
+    let platform_says_gone = refused.detail("code").and_then(serde_json::Value::as_i64) == Some(TOKEN_INVALID);
+    let outcome = match done.outcome.as_deref() {
+        Some("disconnected") => "already_disconnected",
+        _ if platform_says_gone => "already_disconnected",
+        _ => "awaiting_owner",
+    };
+    if outcome == "already_disconnected" {
+        ctx.ui.print(&format!("{} was disconnected on {when} (receipt: {receipt}); nothing to do", done.handle));
+    } else {
+        ctx.ui.print(&format!(
+            "shopunlink did its part of disconnecting {} on {when} (receipt: {receipt}); nothing is left for it to do",
+            done.handle
+        ));
+        ctx.ui.note(&format!(
+            "the rest is the owner's, in {platform}'s own UI (the steps are in the receipt's plan.manual_steps); \
+             the link is gone once {platform} no longer lists it"
+        ));
+    }
     ctx.ui.print_json(&serde_json::json!({
         "schema_version": 1,
-        "outcome": "already_disconnected",
+        "outcome": outcome,
         "platform": platform,
         "profile": ctx.settings.profile,
-        "shop": { "id": done.shop_id },
+        "shop": { "id": done.shop_id, "name": done.shop_name },
         "link": { "id": done.link_id, "handle": done.handle },
-        "disconnected_at": done.time,
+        "recorded_at": done.time,
+        "disconnected_at": (outcome == "already_disconnected").then_some(done.time),
         "request_ids": done.request_ids,
         "receipt_file": done.receipt,
     }));

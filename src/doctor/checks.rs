@@ -196,6 +196,7 @@ mod tests {
             platform: "tiktok".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
+            shop_name: None,
             link_id: link.into(),
             handle: format!("@{link}"),
             request_ids: vec![format!("req-{link}")],

@@ -25,6 +25,9 @@ pub struct Event {
     pub profile: String,
     /// Shop id.
     pub shop_id: String,
+    /// Shop name at the time, so `--shop NAME` finds the record after the tokens are gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_name: Option<String>,
     /// Link id.
     pub link_id: String,
     /// Link handle.
@@ -82,14 +85,15 @@ impl AuditLog {
         Ok(last.filter(|e| e.event == "disconnect.attempt" || e.event == "disconnect.executed"))
     }
 
-    /// The `done` event of a finished disconnect of the link `query` (id or handle) by this
-    /// platform and profile, if that is the link's last event. After a guided disconnect the
-    /// tokens are gone and the platform can no longer be asked, so this record is what proves a
-    /// second run has nothing to do.
+    /// The last event of the link `query` (id or handle) by this platform and profile, when it
+    /// says the tool's part of the disconnect is done: a `done` that found the link gone or left
+    /// the rest to the owner, or an `executed` whose run stopped before its receipt. After a
+    /// guided disconnect the tokens are gone and the platform can no longer be asked, so this
+    /// record is what proves a second run has nothing to do.
     ///
-    /// `shop` (an id) narrows the search; without it the link must have been disconnected from
-    /// exactly one shop, since one handle (a TikTok app) can be linked to several.
-    pub fn disconnected(
+    /// `shop` (an id or a name) narrows the search; without it the link must have been
+    /// disconnected from exactly one shop, since one handle (a TikTok app) can be linked to several.
+    pub fn tool_part_done(
         &self,
         platform: &str,
         profile: &str,
@@ -101,7 +105,9 @@ impl AuditLog {
             .events()?
             .into_iter()
             .filter(|e| e.platform == platform && e.profile == profile && e.event.starts_with("disconnect."))
-            .filter(|e| shop.is_none_or(|s| e.shop_id == s))
+            .filter(|e| {
+                shop.is_none_or(|s| e.shop_id == s || e.shop_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(s)))
+            })
             .filter(|e| e.link_id == query || bare(&e.handle) == bare(query))
             .collect();
         let mut links: Vec<&str> = events.iter().map(|e| e.link_id.as_str()).collect();
@@ -111,7 +117,11 @@ impl AuditLog {
             return Ok(None);
         }
         let last = events.into_iter().last();
-        Ok(last.filter(|e| e.event == "disconnect.done" && e.outcome.as_deref() == Some("disconnected")))
+        Ok(last.filter(|e| match e.event.as_str() {
+            "disconnect.done" => matches!(e.outcome.as_deref(), Some("disconnected" | "awaiting_owner")),
+            "disconnect.executed" => true,
+            _ => false,
+        }))
     }
 }
 
@@ -126,6 +136,7 @@ mod tests {
             platform: "tiktok".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
+            shop_name: Some("Luna Beauty".into()),
             link_id: "lnk1".into(),
             handle: "@app-K".into(),
             request_ids: Vec::new(),
@@ -136,20 +147,25 @@ mod tests {
     }
 
     #[test]
-    fn only_a_finished_disconnect_counts_as_done() {
+    fn only_a_disconnect_whose_tool_part_finished_counts_as_done() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path());
         log.append(&event("disconnect.attempt", None)).unwrap();
         let done = |profile: &str, platform: &str, shop: Option<&str>, q: &str| {
-            log.disconnected(platform, profile, shop, q).unwrap().is_some()
+            log.tool_part_done(platform, profile, shop, q).unwrap().is_some()
         };
-        assert!(!done("default", "tiktok", None, "app-K"));
+        assert!(!done("default", "tiktok", None, "app-K"), "only attempted: the platform was maybe not asked");
+        log.append(&event("disconnect.failed", None)).unwrap();
+        assert!(!done("default", "tiktok", None, "app-K"), "it failed");
+        log.append(&event("disconnect.executed", None)).unwrap();
+        assert!(done("default", "tiktok", None, "app-K"), "executed, stopped before the receipt");
         log.append(&event("disconnect.done", Some("awaiting_owner"))).unwrap();
-        assert!(!done("default", "tiktok", None, "app-K"), "the owner had not finished");
+        assert!(done("default", "tiktok", None, "app-K"), "the owner's part is left");
         log.append(&event("disconnect.done", Some("disconnected"))).unwrap();
         assert!(done("default", "tiktok", None, "APP-K"), "handles match in any case");
         assert!(done("default", "tiktok", None, "lnk1"), "and by id");
         assert!(done("default", "tiktok", Some("s1"), "app-K"), "and within its shop");
+        assert!(done("default", "tiktok", Some("luna beauty"), "app-K"), "named as status shows it");
         assert!(!done("default", "tiktok", Some("s2"), "app-K"), "not for another shop");
         assert!(!done("other", "tiktok", None, "app-K"), "another profile's record");
         assert!(!done("default", "sandbox", None, "app-K"), "another platform's record");

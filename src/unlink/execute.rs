@@ -23,6 +23,7 @@ pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
         platform: actor.platform.into(),
         profile: actor.profile.into(),
         shop_id: shop.id.clone(),
+        shop_name: Some(shop.name.clone()),
         link_id: link.id.clone(),
         handle: link.handle.clone(),
         request_ids: Vec::new(),

@@ -525,6 +525,38 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     assert_nothing_secret("stdout", &out, &otp);
     assert_nothing_secret("stderr", &err, &otp);
     assert_home_holds_no_secret(&home, &otp);
+
+    // A rerun, naming the shop as `status` did: the tool's part is done and recorded, the
+    // tokens are gone, so it says so and exits 0 rather than asking to log in again.
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let rerun = ["disconnect", &handle, "--shop", fake_tiktok::SHOP_NAME, "--yes", "--json"];
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &rerun));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!((&doc["outcome"], &doc["receipt_file"]), (&json!("awaiting_owner"), &json!(saved)), "{doc}");
+    assert!(!err.contains("auth login"), "{err}");
+    assert_eq!(fake.deleted_webhooks().len(), 2, "nothing was touched again");
+
+    // In CI the tokens stay in the environment; once the seller has deauthorized, TikTok refuses
+    // them (105001), which after our recorded disconnect means it is complete.
+    fake.deauthorize();
+    let (code, out, err) = run(&home, &fake, &["disconnect", &handle, "--yes", "--json"]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["outcome"], "already_disconnected", "{doc}");
+}
+
+/// A refused token is "already disconnected" only after a disconnect the audit log recorded.
+#[test]
+fn tiktok_a_refused_token_without_our_disconnect_is_exit_4() {
+    let fake = Fake::start(Config::default());
+    fake.deauthorize();
+    let home = Home::new();
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let (code, out, err) = run(&home, &fake, &["disconnect", &handle, "--yes", "--json"]);
+    assert_eq!(code, 4, "stdout: {out}\nstderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["error"]["code"], 105001, "{doc}");
 }
 
 /// A poll that fails during `--wait` (after the webhooks are deleted and the tokens forgotten)
