@@ -151,6 +151,12 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     if args.dry_run {
         print_plan(ctx.ui, &job.link, &plan);
     }
+    if args.dry_run {
+        // Blocked or not, a dry run's JSON is its receipt: the plan and every check, beside the
+        // refusal when there is one.
+        let receipt = serde_json::to_value(job.receipt("dry_run", &pre, Some(plan.clone()))).unwrap_or_default();
+        refuse_if_blocked(&pre).map_err(|e| e.with_document(receipt))?;
+    }
     refuse_if_blocked(&pre)?;
     if args.dry_run {
         ctx.ui.print_json(&job.receipt("dry_run", &pre, Some(plan)));
@@ -377,8 +383,13 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
         "Subject: Please remove {handle} from TikTok Shop {shop} ({id})\n\n\
          Hello,\n\nplease unlink the account {handle} ({kind}, \"{name}\", link id {link_id}) from our shop \
          {shop} (shop id {id}, region {region}). It was linked on {since}.\n\n\
-         We are the shop owner; we have exported and verified our records and understand that \
-         {handle} will lose access to the shop afterwards.\n\nPlease confirm when it is done.\n\nThank you.\n",
+         We are the shop owner; {records} and understand that {handle} will lose access to the shop \
+         afterwards.\n\nPlease confirm when it is done.\n\nThank you.\n",
+        records = if pre.export.is_some() {
+            "we have exported and verified our records"
+        } else {
+            "we chose to go ahead without a verified export of our records"
+        },
         handle = l.handle,
         shop = s.name,
         id = s.id,

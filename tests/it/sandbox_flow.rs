@@ -281,6 +281,11 @@ fn the_official_account_waits_for_open_orders() {
     let (code, _, err) = home.run(&["disconnect", "@democrafts", "--yes", "--dry-run"]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("changed"), "{err}");
+    // A blocked dry run's JSON still carries its plan and checks beside the refusal.
+    let doc = home.json(&["disconnect", "@democrafts", "--yes", "--dry-run"], 5);
+    assert_eq!((&doc["dry_run"], &doc["error"]["exit_code"]), (&true.into(), &5.into()), "{doc}");
+    assert!(doc["plan"]["steps"].as_array().is_some_and(|s| !s.is_empty()), "{doc}");
+    assert!(doc["preflight"].as_array().unwrap().iter().any(|c| c["ok"] == false), "{doc}");
     // Exporting into the old directory would mix old and new data: refused without --fresh.
     let (code, _, err) = home.run(&["export", "--out", "export"]);
     assert_eq!(code, 2, "{err}");
@@ -301,7 +306,14 @@ fn a_support_link_gets_a_ready_to_send_request() {
     {
         assert!(text.contains(needle), "missing {needle}: {text}");
     }
+    assert!(text.contains("exported and verified our records"), "{text}");
     assert_eq!(link_state(&home, "@brightside.agency"), "linked");
+
+    // Without an export (overridden), the request does not claim one.
+    let home = Home::new();
+    let doc = home.json(&["disconnect", "@brightside.agency", "--allow-pending-funds", "--allow-unexported"], 0);
+    let text = doc["support_request"].as_str().unwrap();
+    assert!(text.contains("without a verified export") && !text.contains("exported and verified"), "{text}");
 }
 
 /// The JSON of `status` is a contract (SPEC §5): any change to its shape shows up in review as a

@@ -236,7 +236,17 @@ impl Client {
             "tiktok request"
         );
         if retry::retryable_status(status) {
-            let err = Error::platform(format!("TikTok {endpoint} answered HTTP {status}"))
+            // SPEC §4: the message names the endpoint, the platform's code and the request id,
+            // when the answer carried an envelope at all.
+            let said = match envelope.as_ref() {
+                Ok(e) => format!(
+                    " (code {}, request_id {})",
+                    e.code,
+                    if request_id.is_empty() { "none" } else { request_id }
+                ),
+                Err(_) => String::new(),
+            };
+            let err = Error::platform(format!("TikTok {endpoint} answered HTTP {status}{said}"))
                 .with_detail("endpoint", endpoint)
                 .with_detail("http_status", status)
                 .with_detail("request_id", request_id);
