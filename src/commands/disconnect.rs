@@ -145,7 +145,8 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let readiness = job.platform.readiness(&job.shop).await?;
     let index = Index::load(&ctx.settings.state_dir)?;
     let overrides = Overrides { unexported: args.allow_unexported, pending_funds: args.allow_pending_funds };
-    let pre = preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides);
+    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await?;
+    let pre = preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides, changed);
     print_preflight(ctx.ui, &pre);
     let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir);
     if args.dry_run {

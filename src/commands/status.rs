@@ -72,7 +72,9 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     let mut docs = Vec::new();
     for shop in shops {
         let readiness = platform.readiness(&shop).await?;
-        let checks = preflight::run(&shop, None, &readiness, &index, platform.as_ref(), Overrides::default()).checks;
+        let changed = preflight::changed_since_export(platform.as_ref(), &shop, &index).await?;
+        let checks =
+            preflight::run(&shop, None, &readiness, &index, platform.as_ref(), Overrides::default(), changed).checks;
         let last_export = index.latest(platform.name(), &shop.id).map(|e| LastExport {
             dir: e.dir.display().to_string(),
             finished_at: e.finished_at,
@@ -80,7 +82,8 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
         });
         let blockers = checks
             .iter()
-            .filter(|c| !c.ok)
+            // Warnings (open orders where no official account is linked) are not in the way.
+            .filter(|c| !c.ok && c.severity == preflight::Severity::Blocker)
             .map(|c: &Check| Blocker { code: c.code, message: c.message.clone(), hint: c.hint.clone() })
             .collect();
         docs.push(ShopDoc { shop, readiness: ReadinessDoc { platform: readiness, last_export, blockers } });

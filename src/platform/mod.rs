@@ -74,6 +74,13 @@ pub trait Platform: Send + Sync {
     /// The datasets this platform can export, in export order.
     fn datasets(&self) -> Vec<Dataset>;
 
+    /// Whether any of the shop's records was created or updated at or after `since` (an export's
+    /// start), for a platform that cannot stamp [`Shop::data_changed_at`]; the disconnect
+    /// preflight then knows an older export misses something. `None`: the platform cannot tell.
+    async fn changed_since(&self, _shop: &Shop, _since: chrono::DateTime<chrono::Utc>) -> Result<Option<bool>> {
+        Ok(None)
+    }
+
     /// One page of a dataset. Pages are deterministic for the same shop state, range and cursor,
     /// so an interrupted export can resume from a saved cursor.
     async fn page(&self, shop: &Shop, request: PageRequest<'_>) -> Result<Page>;

@@ -7,9 +7,10 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::error::Result;
 use crate::export::index::{Entry, Index};
 use crate::export::manifest::{self, Manifest};
-use crate::platform::{Dataset, Link, LinkKind, Platform, Readiness, Shop};
+use crate::platform::{Dataset, Link, LinkKind, LinkState, Platform, Readiness, Shop};
 
 /// How much a failed check matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,13 +90,16 @@ fn check(
 /// verified, cover the whole shop (every dataset, no time window), and every file must still have
 /// its recorded size. Full re-hashing is `verify`'s job; this catches a partial export, a later
 /// edit or a deleted file at the moment it matters.
-fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset]) -> Option<String> {
+fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: Option<bool>) -> Option<String> {
     let dir = entry.dir.display();
     if !entry.verified {
         return Some(format!("the export in {dir} has not been verified"));
     }
     if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
         return Some(format!("the shop's data changed at {changed} after the last export (in {dir}) began"));
+    }
+    if changed == Some(true) {
+        return Some(format!("the shop has new or updated records since the last export (in {dir}) began"));
     }
     let bytes = match std::fs::read(entry.dir.join(manifest::FILE)) {
         Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => bytes,
@@ -124,11 +128,26 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset]) -> Option<St
     None
 }
 
-fn export_check(index: &Index, platform: &dyn Platform, shop: &Shop, overrides: Overrides) -> (Check, Option<Entry>) {
+/// Asks the platform whether the shop changed after the latest export of it began, when the shop
+/// does not say when its data last changed; `None` when there is no export or no way to tell.
+pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> Result<Option<bool>> {
+    match index.latest(platform.name(), &shop.id) {
+        Some(entry) if shop.data_changed_at.is_none() => platform.changed_since(shop, entry.started_at).await,
+        _ => Ok(None),
+    }
+}
+
+fn export_check(
+    index: &Index,
+    platform: &dyn Platform,
+    shop: &Shop,
+    overrides: Overrides,
+    changed: Option<bool>,
+) -> (Check, Option<Entry>) {
     let latest = index.latest(platform.name(), &shop.id);
     let problem = match latest {
         None => Some("no export of this shop yet".to_owned()),
-        Some(e) => export_problem(e, shop, &platform.datasets()),
+        Some(e) => export_problem(e, shop, &platform.datasets(), changed),
     };
     let hint = match (&problem, latest) {
         (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
@@ -144,7 +163,7 @@ fn export_check(index: &Index, platform: &dyn Platform, shop: &Shop, overrides: 
 }
 
 /// Runs every check for disconnecting `link` (or, with `None`, for the shop as a whole, as
-/// `status` shows it).
+/// `status` shows it). `changed` is [`changed_since_export`]'s answer.
 pub fn run(
     shop: &Shop,
     link: Option<&Link>,
@@ -152,8 +171,9 @@ pub fn run(
     index: &Index,
     platform: &dyn Platform,
     overrides: Overrides,
+    changed: Option<bool>,
 ) -> Preflight {
-    let (export, entry) = export_check(index, platform, shop, overrides);
+    let (export, entry) = export_check(index, platform, shop, overrides, changed);
     let mut checks = vec![export];
     let funds = readiness.pending_funds.as_ref().filter(|m| !m.amount.is_zero());
     checks.push(check(
@@ -184,7 +204,11 @@ pub fn run(
             overrides.pending_funds,
         ));
     }
-    let official = link.is_none_or(|l| l.kind == LinkKind::OfficialAccount);
+    // For the shop as a whole (status), open orders block only where an official account exists.
+    let official = match link {
+        Some(l) => l.kind == LinkKind::OfficialAccount,
+        None => shop.links.iter().any(|l| l.kind == LinkKind::OfficialAccount && l.state == LinkState::Linked),
+    };
     let open = readiness.open_orders;
     checks.push(check(
         "open_orders",

@@ -48,15 +48,15 @@ pub const SEARCH_TOO_LARGE: i64 = 12052180;
 /// How big the fake shop is and what it injects.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Orders, one an hour from [`Fake::t0`].
+    /// Orders, one an hour from [`Fake::t0`] (closer together if that would reach the future).
     pub orders: usize,
-    /// Products, one every ten minutes from [`Fake::t0`].
+    /// Products, one every ten minutes from [`Fake::t0`] (idem).
     pub products: usize,
-    /// Weekly statements from [`Fake::t0`]; statement `i` holds `(i * 7) % 31` transactions.
+    /// Weekly statements from [`Fake::t0`] (idem); statement `i` holds `(i * 7) % 31` transactions.
     pub statements: usize,
-    /// Payments, one a day from [`Fake::t0`].
+    /// Payments, one a day from [`Fake::t0`] (idem).
     pub payments: usize,
-    /// Withdrawals (all four types), one a day from [`Fake::t0`].
+    /// Withdrawals (all four types), one a day from [`Fake::t0`] (idem).
     pub withdrawals: usize,
     /// Records per page at most (the fake may send fewer than `page_size`, as the API may).
     pub page_len: usize,
@@ -109,7 +109,7 @@ struct Rec {
     text: Arc<str>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Data {
     t0: i64,
     orders: Vec<Rec>,
@@ -121,6 +121,9 @@ struct Data {
     unsettled: Vec<Rec>,
 }
 
+/// How far back the fake shop's records go: two months, recent enough for readiness look-backs.
+const HISTORY: i64 = 60 * 86400;
+
 const ORDER_STATUSES: [&str; 6] =
     ["COMPLETED", "AWAITING_SHIPMENT", "DELIVERED", "AWAITING_COLLECTION", "CANCELLED", "ON_HOLD"];
 const WITHDRAWAL_TYPES: [&str; 4] = ["WITHDRAW", "SETTLE", "TRANSFER", "REVERSE"];
@@ -129,9 +132,12 @@ impl Data {
     /// Deterministic records in deliberately uneven formatting (spaces, escapes, `1.0e2`) so any
     /// re-serialisation on the client's side shows up as a difference.
     fn new(c: &Config, t0: i64) -> Data {
+        // Every record lies between t0 and the fake's "now" (t0 + HISTORY): a shop has no records
+        // from the future, and an export that began after the fake started is up to date.
+        let step = |n: usize, usual: i64| usual.min(HISTORY / n.max(1) as i64);
         let orders = (0..c.orders)
             .map(|i| {
-                let (t, status) = (t0 + i as i64 * 3600, ORDER_STATUSES[i % ORDER_STATUSES.len()]);
+                let (t, status) = (t0 + i as i64 * step(c.orders, 3600), ORDER_STATUSES[i % ORDER_STATUSES.len()]);
                 let text = format!(
                     r#"{{"id":"5770{i:010}", "status":"{status}","create_time":{t},"payment":{{"currency":"GBP","total_amount":"{}.{:02}"}},"buyer_message":"caf\u00e9 \"{i}\" a\/b","weight":1.0e2,"line_items":[{{"sku_id":"17{i}","sale_price":"4.50"}}]}}"#,
                     10 + i % 90,
@@ -142,7 +148,7 @@ impl Data {
             .collect();
         let products = (0..c.products)
             .map(|i| {
-                let (t, status) = (t0 + i as i64 * 600, if i % 5 == 0 { "DRAFT" } else { "ACTIVATE" });
+                let (t, status) = (t0 + i as i64 * step(c.products, 600), if i % 5 == 0 { "DRAFT" } else { "ACTIVATE" });
                 let text = format!(
                     r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}", "status":"{status}","create_time":{t},"skus":[{{"id":"sku{i}","price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#
                 );
@@ -151,7 +157,7 @@ impl Data {
             .collect();
         let statements: Vec<Rec> = (0..c.statements)
             .map(|i| {
-                let t = t0 + i as i64 * 7 * 86400;
+                let t = t0 + i as i64 * step(c.statements, 7 * 86400);
                 let text = format!(
                     r#"{{"id":"st-{i}","statement_time":{t},"settlement_amount":"{i}.50","currency":"GBP", "payment_status":"PAID"}}"#
                 );
@@ -162,7 +168,7 @@ impl Data {
             .map(|i| {
                 (0..(i * 7) % 31)
                     .map(|j| {
-                        let t = t0 + i as i64 * 7 * 86400 + j as i64;
+                        let t = t0 + i as i64 * step(c.statements, 7 * 86400) + j as i64;
                         let text = format!(
                             r#"{{"id":"tx-{i}-{j}","order_create_time":{t},"revenue_amount":"{j}.25","currency":"GBP","type":"ORDER"}}"#
                         );
@@ -173,7 +179,7 @@ impl Data {
             .collect();
         let payments = (0..c.payments)
             .map(|i| {
-                let t = t0 + i as i64 * 86400;
+                let t = t0 + i as i64 * step(c.payments, 86400);
                 let text = format!(
                     r#"{{"id":"pay-{i}","create_time":{t},"amount":{{"value":"{i}.10","currency":"GBP"}},"status":"PAID","bank_account":"****4321"}}"#
                 );
@@ -182,7 +188,7 @@ impl Data {
             .collect();
         let withdrawals = (0..c.withdrawals)
             .map(|i| {
-                let (t, kind) = (t0 + i as i64 * 86400, WITHDRAWAL_TYPES[i % 4]);
+                let (t, kind) = (t0 + i as i64 * step(c.withdrawals, 86400), WITHDRAWAL_TYPES[i % 4]);
                 let status = if i % 9 == 4 { "PROCESSING" } else { "SUCCESS" };
                 let text = format!(
                     r#"{{"id":"wd-{i}","type":"{kind}","create_time":{t},"amount":"-{i}.00","currency":"GBP","status":"{status}"}}"#
@@ -481,9 +487,13 @@ impl State {
             }
             ("POST", "/order/202309/orders/search") => {
                 let w = body_window(&body, "create_time");
+                // The fake's orders never change after they are placed: updated when created.
+                let updated = body_window(&body, "update_time");
                 let status = body["order_status"].as_str();
                 let data = self.data.clone();
-                let recs = filter(&data.orders, |r| w.contains(r.time) && status.is_none_or(|s| s == r.status));
+                let recs = filter(&data.orders, |r| {
+                    w.contains(r.time) && updated.contains(r.time) && status.is_none_or(|s| s == r.status)
+                });
                 self.page("orders", &recs, &q)
             }
             ("POST", "/product/202502/products/search") => {
@@ -672,8 +682,8 @@ fn query_window(q: &BTreeMap<&str, &str>, field: &str) -> Window {
 impl Fake {
     /// Starts the fake inside an async context.
     pub async fn start_async(config: Config) -> Fake {
-        // Two months ago, on the hour: recent enough for readiness look-backs, fixed for the run.
-        let t0 = (now() - 60 * 86400) / 3600 * 3600;
+        // HISTORY ago, on the hour: fixed for the run, so the last records are just before now.
+        let t0 = (now() - HISTORY) / 3600 * 3600;
         let state = State {
             data: Arc::new(Data::new(&config, t0)),
             access_token: ACCESS_TOKEN.into(),
@@ -785,6 +795,16 @@ impl Fake {
     /// The webhook subscriptions deleted, in order (event types).
     pub fn deleted_webhooks(&self) -> Vec<String> {
         self.state().deleted_webhooks.clone()
+    }
+
+    /// A buyer places an order now: the shop's data changes after any export made so far.
+    pub fn new_order(&self) {
+        let mut state = self.state();
+        let data = Arc::make_mut(&mut state.data);
+        let (i, t) = (data.orders.len(), now());
+        let text =
+            format!(r#"{{"id":"5771{i:010}","status":"AWAITING_SHIPMENT","create_time":{t},"update_time":{t}}}"#);
+        data.orders.push(Rec { time: t, status: "AWAITING_SHIPMENT", text: text.into() });
     }
 
     /// The seller deauthorizes the app in Seller Center: every call now fails with 105001.

@@ -546,6 +546,40 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     assert_eq!(doc["outcome"], "already_disconnected", "{doc}");
 }
 
+/// TikTok does not say when a shop's data last changed, so the preflight asks whether anything
+/// was created or updated since the export began: a sale after it makes the export stale.
+#[test]
+fn tiktok_a_sale_after_the_export_makes_it_stale() {
+    let fake = Fake::start(Config::default());
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let dry_run = ["disconnect", &handle, "--dry-run", "--allow-pending-funds", "--json"];
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &dry_run));
+    assert_eq!(code, 0, "an export made now is up to date: {out}\n{err}");
+    let orders_searched = |fake: &Fake| {
+        fake.seen()
+            .iter()
+            .filter(|s| s.path == "/order/202309/orders/search" && s.body.contains("update_time_ge"))
+            .count()
+    };
+    assert_eq!(orders_searched(&fake), 1, "the preflight asked");
+
+    fake.new_order();
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &dry_run));
+    assert_eq!(code, 5, "{out}\n{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert!(doc["error"]["message"].as_str().is_some_and(|m| m.contains("new or updated records")), "{doc}");
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &["status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let blockers = status["shops"][0]["readiness"]["blockers"].to_string();
+    assert!(blockers.contains("no_export") && blockers.contains("new or updated"), "{blockers}");
+    assert!(!blockers.contains("open_orders"), "TikTok has no official account link: {blockers}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
 /// A refused token is "already disconnected" only after a disconnect the audit log recorded.
 #[test]
 fn tiktok_a_refused_token_without_our_disconnect_is_exit_4() {

@@ -113,6 +113,25 @@ async fn simple(client: &Client, call: Call, key: &str, cursor: Option<&str>) ->
     Ok(Page { next: page.next.filter(|_| !page.records.is_empty()), total: page.total, records: page.records })
 }
 
+/// Whether an order was created or updated, or a statement, payment or withdrawal appeared, at or
+/// after `since`: one small request each, side by side. Products are left out: a changed listing
+/// loses no sale or payout, and their search has no documented update-time sort to rely on.
+pub async fn changed_since(client: &Client, cipher: &str, since: chrono::DateTime<Utc>) -> Result<bool> {
+    let after = TimeRange { since: Some(since), until: None };
+    let first = |path, time, key: &'static str| {
+        let call = finance_get(path, cipher, time, &after);
+        async move { simple(client, call, key, None).await.map(|p| !p.records.is_empty()) }
+    };
+    let withdrawals = finance_get(api::WITHDRAWALS, cipher, WITHDRAWAL_TIME, &after).query("types", WITHDRAWAL_TYPES);
+    let (orders, statements, payments, withdrawals) = tokio::try_join!(
+        search_total(client, api::ORDERS, scope::ORDER, cipher, json!({ "update_time_ge": since.timestamp() })),
+        first(api::STATEMENTS, STATEMENT_TIME, "statements"),
+        first(api::PAYMENTS, CREATE_TIME, "payments"),
+        async { simple(client, withdrawals, "withdrawals", None).await.map(|p| !p.records.is_empty()) },
+    )?;
+    Ok(orders > 0 || statements || payments || withdrawals)
+}
+
 /// The body filter of a search, with its time filters; `None` fields are left out.
 pub fn search_body(fields: &[(&str, Option<Value>)]) -> Value {
     let map: Map<String, Value> = fields.iter().filter_map(|(k, v)| v.clone().map(|v| ((*k).to_owned(), v))).collect();

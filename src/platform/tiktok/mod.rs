@@ -73,6 +73,10 @@ impl Platform for Tiktok {
         Dataset::ALL.to_vec()
     }
 
+    async fn changed_since(&self, shop: &Shop, since: chrono::DateTime<chrono::Utc>) -> Result<Option<bool>> {
+        datasets::changed_since(&self.client, &shop.handle, since).await.map(Some)
+    }
+
     async fn page(&self, shop: &Shop, request: PageRequest<'_>) -> Result<Page> {
         datasets::page(&self.client, &shop.handle, request.dataset, request.range, request.cursor).await
     }

@@ -87,7 +87,8 @@ async fn unsettled(client: &Client, cipher: &str) -> Result<Option<Money>> {
         {
             let (amount, c) = money(&v).ok_or_else(|| bad_amount(&endpoint, &v))?;
             let c = c.or(currency).or_else(|| first_currency(&transactions));
-            return Ok(Some(Money::new(amount, c.unwrap_or_else(|| NO_CURRENCY.into()))));
+            // Nothing unsettled is no pending funds, not "0 XXX".
+            return Ok((!amount.is_zero()).then(|| Money::new(amount, c.unwrap_or_else(|| NO_CURRENCY.into()))));
         }
         for t in &transactions {
             let Some(v) = t.get("est_settlement_amount") else { continue };
