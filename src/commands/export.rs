@@ -1,6 +1,6 @@
 //! `shopunlink export`: every sale, listing and payout record, streamed to disk.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -111,6 +111,30 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').to_owned()
 }
 
+/// The directory an export without `--out` goes to: today's `shopunlink-export-<shop>-<date>`,
+/// unless an earlier day's one holds an unfinished export with these same arguments, which
+/// rerunning the command must resume (an export interrupted before midnight UTC, rerun after).
+fn default_dir(base: &Path, plan: &ExportPlan) -> PathBuf {
+    let prefix = format!("shopunlink-export-{}-", slug(&plan.shop.name));
+    let today = base.join(format!("{prefix}{}", Utc::now().format("%Y-%m-%d")));
+    if plan.fresh {
+        return today;
+    }
+    let mut earlier: Vec<PathBuf> = std::fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)))
+        .map(|e| e.path())
+        .collect();
+    earlier.sort();
+    earlier
+        .into_iter()
+        .rev()
+        .find(|dir| pipeline::resumes(&ExportPlan { dir: dir.clone(), ..plan.clone() }))
+        .unwrap_or(today)
+}
+
 fn human_bytes(n: u64) -> String {
     match n {
         0..1_000 => format!("{n} B"),
@@ -136,12 +160,8 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
     if let Some(d) = datasets.iter().find(|d| !supported.contains(d)) {
         return Err(Error::usage(format!("the {} platform has no {d} dataset", platform.name())));
     }
-    let dir = args.out.clone().unwrap_or_else(|| {
-        let base = ctx.settings.profile_config.export_dir.clone().unwrap_or_else(|| PathBuf::from("."));
-        base.join(format!("shopunlink-export-{}-{}", slug(&shop.name), Utc::now().format("%Y-%m-%d")))
-    });
-    let plan = ExportPlan {
-        dir: dir.clone(),
+    let mut plan = ExportPlan {
+        dir: args.out.clone().unwrap_or_default(),
         platform: platform.name().into(),
         profile: ctx.settings.profile.clone(),
         shop: shop.clone(),
@@ -152,6 +172,11 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         concurrency: args.jobs.into(),
         commit_bytes: args.checkpoint_mib << 20,
     };
+    if args.out.is_none() {
+        let base = ctx.settings.profile_config.export_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        plan.dir = default_dir(&base, &plan);
+    }
+    let dir = plan.dir.clone();
     let started = Instant::now();
     let observer = ctx.ui.export_progress();
     let result = pipeline::run(platform.clone(), plan, observer.clone()).await;

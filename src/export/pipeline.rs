@@ -61,6 +61,13 @@ fn fingerprint(plan: &ExportPlan) -> Fingerprint {
     }
 }
 
+/// True when `plan.dir` holds an unfinished export started with the same arguments as `plan`,
+/// i.e. running `plan` there would resume it.
+pub fn resumes(plan: &ExportPlan) -> bool {
+    !plan.dir.join(manifest::FILE).exists()
+        && matches!(Checkpoint::load(&plan.dir), Ok(Some(ckpt)) if ckpt.fingerprint == fingerprint(plan))
+}
+
 fn same_request(manifest: &Manifest, plan: &ExportPlan) -> bool {
     manifest.platform == plan.platform
         && manifest.shop.id == plan.shop.id

@@ -162,3 +162,34 @@ fn a_write_failure_names_the_path_and_leaves_no_complete_manifest() {
 fn shop_id(home: &Home) -> String {
     home.json(&["status"], 0)["shops"][0]["id"].as_str().unwrap().to_owned()
 }
+
+/// Without `--out` the directory carries the date; an export interrupted before midnight UTC and
+/// rerun after it resumes the earlier day's directory instead of starting over in a new one.
+#[test]
+fn without_out_a_rerun_resumes_an_earlier_days_directory() {
+    let home = prepared();
+    let yesterday = "shopunlink-export-demo-crafts-co-2000-01-01";
+    let mut child = spawn_export(&home, yesterday);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !home.join(yesterday).join(".shopunlink/checkpoint.json").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if home.join(yesterday).join("manifest.json").exists() {
+        return; // finished too fast to test on this machine
+    }
+    let (code, _, err) = home.run(&["export", "--format", "both", "--jobs", "3", "--checkpoint-mib", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(home.join(yesterday).join("manifest.json").exists(), "resumed where it stopped: {err}");
+    let dirs: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.starts_with("shopunlink-export-"))
+        .collect();
+    assert_eq!(dirs, [yesterday], "no new directory for today");
+    // Other arguments are another export: today's directory.
+    let (code, _, err) = home.run(&["export", "--datasets", "orders"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()), "{err}");
+}
