@@ -136,7 +136,15 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
+    let shop = match select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref()) {
+        Ok(shop) => shop,
+        // A shop no longer listed may be one this tool disconnected (the profile's tokens still
+        // serve other shops): the audit log knows.
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+            return done_before(ctx, platform.name(), args.shop.as_deref(), &args.link, e);
+        }
+        Err(e) => return Err(e),
+    };
     let link = locate::find(&shop, &args.link)?.clone();
     let job = Job { ctx, platform, shop, link, started_at: Utc::now() };
     if job.link.state == LinkState::Unlinked {

@@ -38,6 +38,9 @@ pub const REFRESHED_REFRESH_TOKEN: &str = "TTP_fake-refresh-token-two";
 pub const SHOP_ID: &str = "7494049642642441621";
 /// Its name.
 pub const SHOP_NAME: &str = "Luna Beauty";
+/// The second shop's id, with [`Config::second_shop`].
+pub const SECOND_SHOP_ID: &str = "7495000000000000002";
+const SECOND_CIPHER: &str = "GCP_second_shop_cipher";
 /// Its cipher (what shop-scoped calls pass as `shop_cipher`).
 pub const CIPHER: &str = "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3";
 /// The authorization code the seller's browser brings back (exchanged at `/api/v2/token/get`).
@@ -58,6 +61,8 @@ pub struct Config {
     pub payments: usize,
     /// Withdrawals (all four types), one a day from [`Fake::t0`] (idem).
     pub withdrawals: usize,
+    /// The tokens are also authorized for a second shop of the seller (listed, never read).
+    pub second_shop: bool,
     /// Records per page at most (the fake may send fewer than `page_size`, as the API may).
     pub page_len: usize,
     /// A product search matching more than this is refused with [`SEARCH_TOO_LARGE`] (the real
@@ -87,6 +92,7 @@ impl Default for Config {
             statements: 30,
             payments: 60,
             withdrawals: 80,
+            second_shop: false,
             page_len: 25,
             product_search_limit: 100,
             fault_percent: 0,
@@ -386,6 +392,7 @@ impl State {
         match (unscoped, q("shop_cipher")) {
             (true, Some(_)) => return Err(self.violation(36009004, format!("{path}: shop_cipher not allowed"))),
             (false, None) => return Err(self.violation(106013, format!("{path}: shop_cipher missing"))),
+            (false, Some(c)) if c == SECOND_CIPHER && self.config.second_shop && path == "/event/202309/webhooks" => {}
             (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
             _ => {}
         }
@@ -471,9 +478,21 @@ impl State {
             if r.body.is_empty() { json!({}) } else { serde_json::from_slice(&r.body).unwrap_or(json!(null)) };
         let method = r.method.as_str();
         match (method, path) {
-            ("GET", "/authorization/202309/shops") => ok(format!(
-                r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}]}}"#
-            )),
+            ("GET", "/authorization/202309/shops") => {
+                let second = if self.config.second_shop {
+                    format!(
+                        r#",{{"id":"{SECOND_SHOP_ID}","name":"Luna Outlet","region":"GB","cipher":"{SECOND_CIPHER}"}}"#
+                    )
+                } else {
+                    String::new()
+                };
+                ok(format!(
+                    r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}{second}]}}"#
+                ))
+            }
+            ("GET", "/event/202309/webhooks") if r.url.query().unwrap_or("").contains(SECOND_CIPHER) => {
+                ok(json!({ "webhooks": [] }).to_string())
+            }
             ("GET", "/event/202309/webhooks") => {
                 let hooks: Vec<Value> =
                     self.webhooks.iter().map(|(e, a)| json!({"event_type": e, "address": a})).collect();

@@ -580,6 +580,33 @@ fn tiktok_a_sale_after_the_export_makes_it_stale() {
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
+/// The tokens also serve another shop of the seller: the disconnect keeps them, so that shop can
+/// still be exported, and says so in the receipt.
+#[test]
+fn tiktok_tokens_that_serve_another_shop_are_kept() {
+    let fake = Fake::start(Config { second_shop: true, deauthorize_after_listings: Some(1), ..Config::default() });
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login(&home, &fake);
+    let out = exports.path().join("exp");
+    let out = out.to_str().expect("UTF-8");
+    let export = ["export", "--shop", fake_tiktok::SHOP_ID, "--out", out];
+    assert_eq!(run_cmd(stored_cmd(&home, &fake, &export)).0, 0);
+    assert_eq!(run_cmd(stored_cmd(&home, &fake, &["verify", out])).0, 0);
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let args = ["disconnect", &handle, "--shop", fake_tiktok::SHOP_ID, "--yes", "--allow-pending-funds", "--json"];
+    let mut cmd = stored_cmd(&home, &fake, &args);
+    cmd.env("SHOPUNLINK_OTP", crate::common::totp_code(TOTP_SECRET));
+    let (code, out, err) = run_cmd(cmd);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let receipt: serde_json::Value = serde_json::from_str(&out).expect("receipt JSON");
+    let performed = receipt["performed"].to_string();
+    assert!(performed.contains("kept the stored TikTok tokens") && performed.contains("Luna Outlet"), "{performed}");
+    assert!(credentials_file(&home).exists(), "the other shop still needs them");
+    assert_eq!(stored_source(&home, &fake), "file");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
 /// A refused token is "already disconnected" only after a disconnect the audit log recorded.
 #[test]
 fn tiktok_a_refused_token_without_our_disconnect_is_exit_4() {

@@ -34,7 +34,7 @@ pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
     match authorized_shops(client).await {
         // Any call of the listing may be the first to see the deauthorization (the seller can act
         // between the shops call and a webhooks call).
-        Err(e) if session.is_forgotten() && has_code(&e, TOKEN_INVALID) => {
+        Err(e) if session.is_disconnected() && has_code(&e, TOKEN_INVALID) => {
             tracing::debug!("the forgotten token is now refused (105001): the app is deauthorized");
             Ok(Vec::new())
         }
@@ -42,11 +42,16 @@ pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
     }
 }
 
-async fn authorized_shops(client: &Client) -> Result<Vec<Shop>> {
-    let session = client.session();
+/// The shops the tokens are authorized for, as TikTok lists them.
+async fn listed(client: &Client) -> Result<Vec<AuthorizedShop>> {
     let call = Call::get(api::SHOPS, api::SHOPS, scope::AUTHORIZATION);
     let reply = client.call(&call).await?;
-    let listed: Vec<AuthorizedShop> = api::field(&call.endpoint(), &reply.data, "shops")?.unwrap_or_default();
+    Ok(api::field(&call.endpoint(), &reply.data, "shops")?.unwrap_or_default())
+}
+
+async fn authorized_shops(client: &Client) -> Result<Vec<Shop>> {
+    let session = client.session();
+    let listed = listed(client).await?;
     let app_key = session.app_key().await.unwrap_or_default();
     let scopes = session.scopes().await;
     let mut shops = Vec::with_capacity(listed.len());
@@ -135,8 +140,29 @@ pub async fn disconnect(client: &Client, shop: &Shop, link: &Link) -> Result<Dis
         }
         Err(e) => return Err(e),
     }
-    performed.push(client.session().forget());
+    performed.push(forget_unless_shared(client, shop).await?);
     Ok(DisconnectOutcome { performed, manual_steps: manual_steps(shop, link), request_ids })
+}
+
+/// Forgets the stored tokens after the last call that needs them (SPEC §9), unless they are also
+/// authorized for other shops of the seller: forgetting them then would cut those shops off,
+/// exports included. Returns what was done, for the receipt.
+async fn forget_unless_shared(client: &Client, shop: &Shop) -> Result<String> {
+    let others: Vec<String> = match listed(client).await {
+        Ok(shops) => shops.into_iter().filter(|s| s.id != shop.id).map(|s| format!("{} ({})", s.name, s.id)).collect(),
+        Err(e) if has_code(&e, TOKEN_INVALID) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let session = client.session();
+    if others.is_empty() {
+        return Ok(session.forget());
+    }
+    session.mark_disconnected();
+    Ok(format!(
+        "kept the stored TikTok tokens: they are also authorized for {}; `shopunlink auth logout --platform tiktok` \
+         removes them once those shops are done with",
+        others.join(", ")
+    ))
 }
 
 /// The Seller Center steps only the shop owner can take.

@@ -48,6 +48,8 @@ pub struct Session {
     store: Arc<dyn CredentialStore>,
     state: Mutex<State>,
     forgotten: AtomicBool,
+    /// This run disconnected a shop: from now on a 105001 means the owner finished the job.
+    disconnected: AtomicBool,
 }
 
 /// The hint for every "log in again" situation.
@@ -67,6 +69,7 @@ impl Session {
             store,
             state: Mutex::new(State { credentials, generation: 0 }),
             forgotten: AtomicBool::new(false),
+            disconnected: AtomicBool::new(false),
         }
     }
 
@@ -145,6 +148,7 @@ impl Session {
     /// Deletes the stored tokens (the in-memory copy stays for `--wait`) and says what happened.
     pub fn forget(&self) -> String {
         self.forgotten.store(true, Ordering::SeqCst);
+        self.disconnected.store(true, Ordering::SeqCst);
         let source = self.store.source();
         match self.store.delete(&self.profile) {
             Ok(true) => format!("deleted the stored TikTok tokens of profile {} ({})", self.profile, name(source)),
@@ -154,6 +158,17 @@ impl Session {
                 self.profile
             ),
         }
+    }
+
+    /// Records that this run disconnected a shop while keeping the stored tokens (they still
+    /// serve the seller's other shops).
+    pub fn mark_disconnected(&self) {
+        self.disconnected.store(true, Ordering::SeqCst);
+    }
+
+    /// True after [`Session::forget`] or [`Session::mark_disconnected`].
+    pub fn is_disconnected(&self) -> bool {
+        self.disconnected.load(Ordering::SeqCst)
     }
 
     /// True after [`Session::forget`].
