@@ -110,11 +110,7 @@ impl Job<'_> {
             finished_at: Utc::now(),
             preflight: preflight.checks.clone(),
             plan,
-            export: preflight.export.as_ref().map(|e| ExportRef {
-                dir: e.dir.clone(),
-                manifest_sha256: e.manifest_sha256.clone(),
-                finished_at: e.finished_at,
-            }),
+            export: export_ref(preflight),
             second_factor: None,
             performed: Vec::new(),
             request_ids: Vec::new(),
@@ -124,6 +120,15 @@ impl Job<'_> {
             support_request: None,
         }
     }
+}
+
+/// The export the preflight relied on, as the receipt records it.
+fn export_ref(preflight: &Preflight) -> Option<ExportRef> {
+    preflight.export.as_ref().map(|e| ExportRef {
+        dir: e.dir.clone(),
+        manifest_sha256: e.manifest_sha256.clone(),
+        finished_at: e.finished_at,
+    })
 }
 
 /// Runs `disconnect`.
@@ -183,7 +188,13 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let (grant, passed) =
         second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local)).await?;
     let audit = AuditLog::new(&ctx.settings.state_dir);
-    let outcome = execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant).await?;
+    let context = serde_json::json!({
+        "preflight": pre.checks,
+        "export": export_ref(&pre),
+        "second_factor": passed,
+    });
+    let outcome =
+        execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, context).await?;
     let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
     if !outcome.manual_steps.is_empty() {
         print_manual_steps(ctx.ui, &outcome.manual_steps);
@@ -285,6 +296,13 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     receipt.recovered = true;
     receipt.verified_gone = true;
     receipt.request_ids = attempt.request_ids;
+    // What the interrupted run had established before it asked the platform.
+    if let Some(context) = attempt.details {
+        let field = |k: &str| context.get(k).cloned().unwrap_or_default();
+        receipt.preflight = serde_json::from_value(field("preflight")).unwrap_or_default();
+        receipt.export = serde_json::from_value(field("export")).unwrap_or_default();
+        receipt.second_factor = serde_json::from_value(field("second_factor")).unwrap_or_default();
+    }
     report(job, &record(job, receipt, &audit)?);
     Ok(())
 }
@@ -356,6 +374,7 @@ fn record(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<Recei
     done.request_ids = receipt.request_ids.clone();
     done.receipt = Some(path);
     done.outcome = Some(receipt.outcome.into());
+    done.details = serde_json::to_value(&receipt).ok();
     audit.append(&done)?;
     Ok(receipt)
 }

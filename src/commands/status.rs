@@ -32,7 +32,7 @@ struct LastExport {
 
 #[derive(Debug, Serialize)]
 struct Blocker {
-    code: &'static str,
+    code: String,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<String>,
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
             .iter()
             // Warnings (open orders where no official account is linked) are not in the way.
             .filter(|c| !c.ok && c.severity == preflight::Severity::Blocker)
-            .map(|c: &Check| Blocker { code: c.code, message: c.message.clone(), hint: c.hint.clone() })
+            .map(|c: &Check| Blocker { code: c.code.clone(), message: c.message.clone(), hint: c.hint.clone() })
             .collect();
         docs.push(ShopDoc { shop, readiness: ReadinessDoc { platform: readiness, last_export, blockers } });
     }

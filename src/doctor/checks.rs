@@ -203,6 +203,7 @@ mod tests {
             error: Some("boom".into()),
             receipt: None,
             outcome: None,
+            details: None,
         }
     }
 

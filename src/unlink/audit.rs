@@ -44,6 +44,11 @@ pub struct Event {
     /// The receipt's outcome for `done` (`disconnected`, `awaiting_owner`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// `attempt` and `executed`: what the receipt will need if the run stops before writing it
+    /// (preflight results, the export relied on, the second factor). `done`: the receipt itself,
+    /// so the log holds it even if `receipts/` is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// The audit log of a state directory.
@@ -143,6 +148,7 @@ mod tests {
             error: None,
             receipt: None,
             outcome: outcome.map(Into::into),
+            details: None,
         }
     }
 

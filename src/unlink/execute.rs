@@ -30,10 +30,12 @@ pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
         error: None,
         receipt: None,
         outcome: None,
+        details: None,
     }
 }
 
-/// Disconnects `link`, logging the attempt first and the result after.
+/// Disconnects `link`, logging the attempt first and the result after. `context` (preflight,
+/// export, second factor) rides on both lines, so a rerun after a crash can write a full receipt.
 pub async fn run(
     audit: &AuditLog,
     actor: &Actor<'_>,
@@ -41,11 +43,15 @@ pub async fn run(
     shop: &Shop,
     link: &Link,
     grant: &Grant,
+    context: serde_json::Value,
 ) -> Result<DisconnectOutcome> {
-    audit.append(&event(actor, shop, link, "disconnect.attempt"))?;
+    let mut attempt = event(actor, shop, link, "disconnect.attempt");
+    attempt.details = Some(context.clone());
+    audit.append(&attempt)?;
     match platform.disconnect(shop, link, grant).await {
         Ok(outcome) => {
             let mut done = event(actor, shop, link, "disconnect.executed");
+            done.details = Some(context);
             done.request_ids = outcome.request_ids.clone();
             audit.append(&done)?;
             Ok(outcome)

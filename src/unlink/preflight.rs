@@ -4,7 +4,7 @@
 //! decision was made. A failed blocker refuses the disconnect (exit 5) unless its override flag
 //! was given; warnings are shown and recorded but never block.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
@@ -13,7 +13,7 @@ use crate::export::manifest::{self, Manifest};
 use crate::platform::{Dataset, Link, LinkKind, LinkState, Platform, Readiness, Shop};
 
 /// How much a failed check matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Refuses the disconnect unless overridden.
@@ -23,10 +23,10 @@ pub enum Severity {
 }
 
 /// One check and its result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// Stable code (`no_export`, `pending_funds`, ...).
-    pub code: &'static str,
+    pub code: String,
     /// True when the check passed.
     pub ok: bool,
     /// What a failure means.
@@ -34,7 +34,7 @@ pub struct Check {
     /// What was found, in words.
     pub message: String,
     /// What to do about a failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// True when a failed blocker was overridden by a flag.
     pub overridden: bool,
@@ -81,7 +81,7 @@ fn check(
     hint: Option<String>,
     overridden: bool,
 ) -> Check {
-    Check { code, ok, severity, message, hint, overridden: !ok && overridden }
+    Check { code: code.into(), ok, severity, message, hint, overridden: !ok && overridden }
 }
 
 /// Why an indexed export does not count, or `None` when it does.

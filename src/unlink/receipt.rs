@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
 use super::preflight::Check;
@@ -17,7 +17,7 @@ use crate::fsutil;
 use crate::platform::{Link, Shop};
 
 /// The export a disconnect relied on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportRef {
     /// Export directory.
     pub dir: PathBuf,

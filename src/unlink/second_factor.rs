@@ -6,7 +6,7 @@
 //! up front one.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
@@ -17,12 +17,12 @@ use crate::ui::Ui;
 pub const TRIES: u32 = 3;
 
 /// What the receipt says about the second factor (never the code).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Passed {
     /// `platform_challenge` or `totp`.
-    pub method: &'static str,
+    pub method: String,
     /// Where the platform sent its code, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_to: Option<String>,
     /// When the code was accepted.
     pub verified_at: DateTime<Utc>,
@@ -97,7 +97,8 @@ pub async fn pass(
             }
         })
         .await?;
-        let passed = Passed { method: "platform_challenge", sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
+        let passed =
+            Passed { method: "platform_challenge".into(), sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
         return Ok((grant, passed));
     }
     let Some(local) = (match local {
@@ -111,5 +112,5 @@ pub async fn pass(
         Ok(if local.check(&code)? { (Some(Grant::LocalTotp), TRIES) } else { (None, TRIES) })
     })
     .await?;
-    Ok((grant, Passed { method: "totp", sent_to: None, verified_at: Utc::now() }))
+    Ok((grant, Passed { method: "totp".into(), sent_to: None, verified_at: Utc::now() }))
 }

@@ -244,6 +244,20 @@ fn disconnect_walks_every_safety_step() {
     let again = home.json(&["disconnect", "@democrafts.deals", "--yes"], 0);
     assert_eq!(again["outcome"], "already_disconnected");
     assert_eq!(std::fs::read_to_string(home.join("state/sandbox/world.json")).unwrap(), world);
+
+    // The log holds the receipt itself. A crash after the platform call, before the receipt: the
+    // rerun writes one with the preflight, export and second factor the first run recorded.
+    let done: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!((&done["event"], &done["details"]["outcome"]), (&"disconnect.done".into(), &"disconnected".into()));
+    let crashed: String = audit.lines().filter(|l| !l.contains("disconnect.done")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(home.join("state/audit.log"), crashed).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let recovered = home.json(&["disconnect", "@democrafts.deals", "--yes"], 0);
+    assert_eq!((&recovered["outcome"], &recovered["recovered"]), (&"disconnected".into(), &true.into()));
+    assert_eq!(recovered["preflight"], receipt["preflight"], "{recovered}");
+    assert_eq!(recovered["export"], receipt["export"]);
+    assert_eq!(recovered["second_factor"]["method"], "platform_challenge");
+    assert_eq!(recovered["request_ids"], receipt["request_ids"]);
 }
 
 #[test]
