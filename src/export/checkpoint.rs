@@ -44,10 +44,15 @@ pub struct DatasetProgress {
     /// Durable bytes of each CSV file, by file name.
     #[serde(default)]
     pub csv_bytes: BTreeMap<String, u64>,
-    /// Cursor of the next page; `None` before the first page.
+    /// Cursor of the next page; `None` before the first page. With [`DatasetProgress::windows`]
+    /// it names the window too (`w<k>:<cursor within it>`).
     pub cursor: Option<String>,
     /// True when the dataset is complete.
     pub done: bool,
+    /// The time windows the dataset is read in side by side, chosen when it started (see
+    /// `Platform::windows`) and kept, so a resume reads the same ones; empty for one window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<crate::platform::TimeRange>,
 }
 
 /// The checkpoint file.

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+mod windows;
+
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
 use super::csv::CsvWriter;
 use super::hashed_file::HashedFile;
@@ -179,8 +181,14 @@ impl Run {
             .unwrap_or_default()
     }
 
-    fn record(&self, dataset: Dataset, progress: DatasetProgress) -> Result<()> {
+    fn record(&self, dataset: Dataset, mut progress: DatasetProgress) -> Result<()> {
         let mut ckpt = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        // The writers know nothing of windows: the ones chosen at the start stay.
+        if progress.windows.is_empty()
+            && let Some(old) = ckpt.datasets.get(dataset.as_str())
+        {
+            progress.windows = old.windows.clone();
+        }
         ckpt.datasets.insert(dataset.to_string(), progress);
         ckpt.save(&self.plan.dir)
     }
@@ -229,7 +237,7 @@ impl Writers {
             Some(csv) => csv.commit()?.into_iter().collect(),
             None => Default::default(),
         };
-        Ok(DatasetProgress { records: self.records, bytes, csv_bytes, cursor, done })
+        Ok(DatasetProgress { records: self.records, bytes, csv_bytes, cursor, done, windows: Vec::new() })
     }
 
     fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
@@ -273,7 +281,15 @@ const IN_FLIGHT: usize = 8;
 /// writes, hashes and commits the previous ones, so the network (or the sandbox's generator) and
 /// the disk work at the same time.
 async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry> {
-    let progress = run.progress(dataset);
+    let mut progress = run.progress(dataset);
+    let fresh = progress.records == 0 && progress.cursor.is_none() && !progress.done;
+    if fresh && progress.windows.is_empty() {
+        let windows = run.platform.windows(dataset, &run.plan.range, Utc::now());
+        if windows.len() > 1 {
+            progress.windows = windows;
+            run.record(dataset, progress.clone())?;
+        }
+    }
     let writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
     // The new files' directory entries must be durable before a checkpoint counts bytes in them.
     fsutil::sync_dir(&run.plan.dir);
@@ -289,7 +305,11 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
         let cursor = progress.cursor.clone();
         tokio::task::spawn_blocking(move || write_pages(&run, dataset, writers, cursor, rx))
     };
-    let fetched = fetch_pages(&run, dataset, progress.cursor, tx).await;
+    let fetched = if progress.windows.len() > 1 {
+        windows::fetch(&run, dataset, &progress.windows, progress.cursor, tx).await
+    } else {
+        fetch_pages(&run, dataset, progress.cursor, tx).await
+    };
     let written = writer.await.unwrap_or_else(|e| Err(Error::internal("an export writer panicked").with_cause(e)));
     match (fetched, written) {
         (_, Ok(Some(entry))) => Ok(entry),

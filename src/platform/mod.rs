@@ -74,6 +74,15 @@ pub trait Platform: Send + Sync {
     /// The datasets this platform can export, in export order.
     fn datasets(&self) -> Vec<Dataset>;
 
+    /// The time windows `dataset` may be read in side by side, oldest first; the export writes them
+    /// one after the other, so the file's order stays fixed. Together they are exactly `range`,
+    /// without overlap; `now` anchors windows of an open-ended range (the export keeps the
+    /// windows it chose, so a resume reads the same ones). One window (the default) reads the
+    /// dataset through a single cursor, whose round trips then set the pace.
+    fn windows(&self, _dataset: Dataset, range: &TimeRange, _now: chrono::DateTime<chrono::Utc>) -> Vec<TimeRange> {
+        vec![*range]
+    }
+
     /// Whether any of the shop's records was created or updated at or after `since` (an export's
     /// start), for a platform that cannot stamp [`Shop::data_changed_at`]; the disconnect
     /// preflight then knows an older export misses something. `None`: the platform cannot tell.

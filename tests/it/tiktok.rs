@@ -112,8 +112,16 @@ fn tiktok_since_and_until_become_each_endpoints_own_filters() {
     let seen = fake.seen();
     let first = |path: &str| seen.iter().find(|s| s.path == path).expect(path).clone();
     assert_eq!(first("/order/202309/orders/search").method, "POST");
-    let orders: serde_json::Value = serde_json::from_str(&first("/order/202309/orders/search").body).unwrap();
-    assert_eq!((orders["create_time_ge"].as_i64(), orders["create_time_lt"].as_i64()), (Some(since), Some(until)));
+    // Orders are read in recency windows side by side: together they are exactly the range.
+    let windows: Vec<(i64, i64)> = seen
+        .iter()
+        .filter(|s| s.path == "/order/202309/orders/search")
+        .map(|s| serde_json::from_str::<serde_json::Value>(&s.body).unwrap())
+        .map(|b| (b["create_time_ge"].as_i64().unwrap(), b["create_time_lt"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(windows.iter().map(|w| w.0).min(), Some(since), "{windows:?}");
+    assert_eq!(windows.iter().map(|w| w.1).max(), Some(until), "{windows:?}");
+    assert!(windows.iter().all(|&(ge, lt)| since <= ge && ge < lt && lt <= until), "{windows:?}");
     let products: serde_json::Value = serde_json::from_str(&first("/product/202502/products/search").body).unwrap();
     assert_eq!(
         (products["create_time_ge"].as_i64(), products["create_time_le"].as_i64()),
@@ -693,4 +701,59 @@ async fn tiktok_a_redirect_is_refused_and_the_token_never_leaves() {
     assert!(!err.contains("steal"), "the Location's path and query are not echoed: {err}");
     assert!(catcher.received_requests().await.unwrap_or_default().is_empty(), "the redirect was followed");
     assert_eq!(redirector.received_requests().await.unwrap_or_default().len(), 1, "no retry of a redirect");
+}
+
+/// Orders are read in windows side by side; an export killed at any moment (one of them while
+/// the writer is inside a later window) resumes to exactly the fake's records, in order.
+#[cfg(unix)]
+#[test]
+fn tiktok_a_killed_windowed_export_resumes_to_the_same_records() {
+    let fake =
+        Fake::start(Config { orders: 12_000, page_len: 100, latency: Duration::from_millis(3), ..Config::default() });
+    let args = ["--platform", "tiktok", "export", "--out", "exp", "--checkpoint-mib", "1"];
+    let spawn = |home: &Home| {
+        let mut cmd = home.std_cmd(&args);
+        cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+            .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+            .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+            .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+            .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd.spawn().expect("spawn")
+    };
+    // The orders cursor of the checkpoint, once the writer is past the first window.
+    let in_later_window = |home: &Home| {
+        let text = std::fs::read_to_string(home.join("exp/.shopunlink/checkpoint.json")).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        doc["datasets"]["orders"]["cursor"].as_str().is_some_and(|c| !c.starts_with("w0:"))
+    };
+    for case in 0..3u64 {
+        let home = Home::new();
+        let mut child = spawn(&home);
+        let deadline = Instant::now() + HANG_GUARD;
+        if case == 0 {
+            while !in_later_window(&home) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(40 * case));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        if case == 0 {
+            assert!(in_later_window(&home), "the writer reached a later window");
+            assert!(!home.join("exp/manifest.json").exists(), "killed before the end");
+        }
+        let (code, _, err) = run(&home, &fake, &["export", "--out", "exp", "--checkpoint-mib", "1"]);
+        assert_eq!(code, 0, "case {case}: {err}");
+        for dataset in DATASETS {
+            assert!(
+                lines(&home, "exp", dataset) == fake.records(dataset, None, None),
+                "case {case}: {dataset} differs"
+            );
+        }
+        assert_eq!(run(&home, &fake, &["verify", "exp"]).0, 0, "case {case}");
+    }
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }

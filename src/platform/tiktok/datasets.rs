@@ -113,6 +113,28 @@ async fn simple(client: &Client, call: Call, key: &str, cursor: Option<&str>) ->
     Ok(Page { next: page.next.filter(|_| !page.records.is_empty()), total: page.total, records: page.records })
 }
 
+/// How far back the window boundaries lie from the export's start: most shops' orders are recent,
+/// so the recent windows are the short ones.
+const WINDOW_BOUNDARIES_DAYS: [i64; 4] = [365, 90, 30, 7];
+
+/// `range` cut at [`WINDOW_BOUNDARIES_DAYS`] before `now`, oldest window first; boundaries outside
+/// the range are left out, so the windows are exactly the range.
+pub fn recency_windows(range: &TimeRange, now: chrono::DateTime<Utc>) -> Vec<TimeRange> {
+    let cuts: Vec<chrono::DateTime<Utc>> = WINDOW_BOUNDARIES_DAYS
+        .iter()
+        .map(|d| now - chrono::Duration::days(*d))
+        .filter(|b| range.since.is_none_or(|s| s < *b) && range.until.is_none_or(|u| *b < u))
+        .collect();
+    let mut windows = Vec::with_capacity(cuts.len() + 1);
+    let mut since = range.since;
+    for cut in cuts {
+        windows.push(TimeRange { since, until: Some(cut) });
+        since = Some(cut);
+    }
+    windows.push(TimeRange { since, until: range.until });
+    windows
+}
+
 /// Whether an order was created or updated, or a statement, payment or withdrawal appeared, at or
 /// after `since`: one small request each, side by side. Products are left out: a changed listing
 /// loses no sale or payout, and their search has no documented update-time sort to rely on.
@@ -303,6 +325,29 @@ pub fn one(key: &str, value: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recency_windows_cover_the_range_exactly_oldest_first() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let days = chrono::Duration::days;
+        let all = recency_windows(&TimeRange::default(), now);
+        assert_eq!(all.len(), 5);
+        assert_eq!((all[0].since, all[4].until), (None, None));
+        assert!(all.windows(2).all(|w| w[0].until == w[1].since && w[0].until.is_some()));
+        assert_eq!(all[4].since, Some(now - days(7)));
+        // Boundaries outside a closed range are dropped; the ends are the range's own.
+        let range = TimeRange { since: Some(now - days(60)), until: Some(now - days(10)) };
+        let cut = recency_windows(&range, now);
+        assert_eq!(
+            cut,
+            [
+                TimeRange { since: range.since, until: Some(now - days(30)) },
+                TimeRange { since: Some(now - days(30)), until: range.until },
+            ]
+        );
+        let narrow = TimeRange { since: Some(now - days(3)), until: None };
+        assert_eq!(recency_windows(&narrow, now), [narrow]);
+    }
 
     #[test]
     fn search_bodies_leave_out_open_ends() {

@@ -1,0 +1,143 @@
+//! Reading one dataset in several time windows side by side (see `Platform::windows`).
+//!
+//! Each window has its own fetcher and a small buffer of pages; the pages are handed to the
+//! dataset's writer window by window, oldest first, so the file's order is fixed whatever the
+//! timing. Only the writer's position is checkpointed (`w<k>:<cursor>`): pages fetched ahead for
+//! later windows are dropped by a crash and fetched again on resume.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc::{Receiver, Sender, channel};
+use tokio::task::JoinHandle;
+
+use super::{Fetched, Run};
+use crate::error::{Error, Result};
+use crate::platform::{Dataset, Page, PageRequest, TimeRange};
+
+/// Pages a window may fetch ahead of the writer: enough that the windows behind the one being
+/// written keep their cursors busy, few enough that memory stays flat (a few MB per dataset).
+const AHEAD: usize = 16;
+
+/// The checkpoint cursor for "window `k`, at `inner`" (`None`: its start).
+fn encode(k: usize, inner: Option<&str>) -> String {
+    format!("w{k}:{}", inner.unwrap_or(""))
+}
+
+/// The window and the cursor within it that a checkpoint cursor names.
+fn decode(dataset: Dataset, cursor: Option<&str>, windows: usize) -> Result<(usize, Option<String>)> {
+    let Some(cursor) = cursor else { return Ok((0, None)) };
+    let parsed = cursor.strip_prefix('w').and_then(|rest| rest.split_once(':')).and_then(|(k, inner)| {
+        let k: usize = k.parse().ok()?;
+        (k < windows).then(|| (k, (!inner.is_empty()).then(|| inner.to_owned())))
+    });
+    parsed.ok_or_else(|| {
+        Error::usage(format!("the saved {dataset} cursor {cursor:?} is not one this version wrote"))
+            .with_hint("rerun the export with --fresh")
+    })
+}
+
+/// Aborts the window fetchers when the hand-over ends, however it ends.
+struct Fetchers(Vec<JoinHandle<()>>);
+
+impl Drop for Fetchers {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+/// Fetches `windows` side by side from the checkpoint `cursor` on, and hands their pages to the
+/// writer through `tx` in window order.
+pub(super) async fn fetch(
+    run: &Arc<Run>,
+    dataset: Dataset,
+    windows: &[TimeRange],
+    cursor: Option<String>,
+    tx: Sender<Fetched>,
+) -> Result<()> {
+    let (start, inner) = decode(dataset, cursor.as_deref(), windows.len())?;
+    let mut receivers = Vec::new();
+    let mut fetchers = Fetchers(Vec::new());
+    for (k, window) in windows.iter().enumerate().skip(start) {
+        let (window_tx, window_rx) = channel(AHEAD);
+        let first = if k == start { inner.clone() } else { None };
+        let (run, window) = (run.clone(), *window);
+        fetchers.0.push(tokio::spawn(async move { pages(&run, dataset, window, first, window_tx).await }));
+        receivers.push((k, window_rx));
+    }
+    let last_window = windows.len() - 1;
+    for (k, rx) in receivers {
+        if !hand_over(run, dataset, k, k == last_window, rx, &tx).await? {
+            return Ok(()); // stopped: the writer commits what it has
+        }
+    }
+    Ok(())
+}
+
+/// Passes window `k`'s pages on until its end; false when the run stopped first.
+async fn hand_over(
+    run: &Run,
+    dataset: Dataset,
+    k: usize,
+    last_window: bool,
+    mut rx: Receiver<Result<Page>>,
+    tx: &Sender<Fetched>,
+) -> Result<bool> {
+    while let Some(item) = rx.recv().await {
+        let page = item.map_err(|e| {
+            run.stop.store(true, Ordering::SeqCst);
+            e.context(format!("the {dataset} export failed"))
+        })?;
+        let ended = page.next.is_none() || page.records.is_empty();
+        let cursor_after = match (ended, last_window) {
+            (false, _) => Some(encode(k, page.next.as_deref())),
+            (true, false) => Some(encode(k + 1, None)),
+            (true, true) => None,
+        };
+        let last = ended && last_window;
+        if tx.send(Fetched { page, cursor_after, last }).await.is_err() {
+            return Ok(false); // the writer stopped (it reports why)
+        }
+        if ended {
+            return Ok(true);
+        }
+    }
+    Ok(false) // the fetcher stopped on a stop request before the window's end
+}
+
+/// One window's pages, from `cursor` to its end (or a stop request, or the first error).
+async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Result<Page>>) {
+    loop {
+        if run.should_stop() {
+            return;
+        }
+        let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
+        let page = run.platform.page(&run.plan.shop, request).await;
+        let next = match &page {
+            Ok(p) if p.next.is_some() && !p.records.is_empty() => p.next.clone(),
+            _ => None,
+        };
+        let end = next.is_none();
+        if tx.send(page).await.is_err() || end {
+            return;
+        }
+        cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_name_their_window() {
+        assert_eq!(decode(Dataset::Orders, None, 3).unwrap(), (0, None));
+        let c = encode(2, Some("a/b+c=:d"));
+        assert_eq!(decode(Dataset::Orders, Some(&c), 3).unwrap(), (2, Some("a/b+c=:d".into())));
+        assert_eq!(decode(Dataset::Orders, Some(&encode(1, None)), 3).unwrap(), (1, None));
+        assert!(decode(Dataset::Orders, Some(&encode(3, None)), 3).is_err(), "no such window");
+        assert!(decode(Dataset::Orders, Some("plain-token"), 3).is_err());
+    }
+}
