@@ -162,9 +162,9 @@ fn api_of(path: &str) -> &str {
 ///
 /// Returns the requests per API.
 ///
-/// Each dataset follows its cursor one page after the other, so an API can also be held back by
-/// the round trip: a page every `latency + overhead` is slower than one every 1/50 s once the
-/// latency reaches 20 ms. Both floors are printed, so the table shows which one a run sits on.
+/// One cursor fetches a page per round trip, so at 20 ms of latency (plus the fake's and the
+/// client's own work) a single cursor is slower than one page every 1/50 s; orders are therefore
+/// read in windows side by side. Both floors are printed, so the table shows which one a run sits on.
 fn export_under_the_limit(latency_ms: u64) -> BTreeMap<String, usize> {
     let fake = Fake::start(Config { orders: 15_000, ..shop_config(latency_ms) });
     let home = tempfile::tempdir().expect("home");

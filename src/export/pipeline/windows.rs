@@ -4,20 +4,31 @@
 //! dataset's writer window by window, oldest first, so the file's order is fixed whatever the
 //! timing. Only the writer's position is checkpointed (`w<k>:<cursor>`): pages fetched ahead for
 //! later windows are dropped by a crash and fetched again on resume.
+//!
+//! What a window may hold ahead of the writer is bounded in bytes, per window (a shared budget
+//! could be filled by later windows while the one being written waits for room: a deadlock), so
+//! memory stays flat whatever the page size.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc::{Receiver, Sender, channel};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::{Fetched, Run};
 use crate::error::{Error, Result};
 use crate::platform::{Dataset, Page, PageRequest, TimeRange};
 
-/// Pages a window may fetch ahead of the writer: enough that the windows behind the one being
-/// written keep their cursors busy, few enough that memory stays flat (a few MB per dataset).
-const AHEAD: usize = 16;
+/// KiB of records a window may hold ahead of the writer: enough that the windows after the one
+/// being written keep their cursors busy for seconds, small enough that four of them stay far
+/// below the memory goal.
+const AHEAD_KIB: usize = 4 * 1024;
+/// Pages a window may hold ahead, whatever their size (a bound on the channel itself).
+const AHEAD_PAGES: usize = 1024;
+
+/// A fetched page (or the error in its place) with the share of its window's budget it holds.
+type Ahead = (Result<Page>, Option<OwnedSemaphorePermit>);
 
 /// The checkpoint cursor for "window `k`, at `inner`" (`None`: its start).
 fn encode(k: usize, inner: Option<&str>) -> String {
@@ -61,7 +72,7 @@ pub(super) async fn fetch(
     let mut receivers = Vec::new();
     let mut fetchers = Fetchers(Vec::new());
     for (k, window) in windows.iter().enumerate().skip(start) {
-        let (window_tx, window_rx) = channel(AHEAD);
+        let (window_tx, window_rx) = channel(AHEAD_PAGES);
         let first = if k == start { inner.clone() } else { None };
         let (run, window) = (run.clone(), *window);
         fetchers.0.push(tokio::spawn(async move { pages(&run, dataset, window, first, window_tx).await }));
@@ -82,10 +93,11 @@ async fn hand_over(
     dataset: Dataset,
     k: usize,
     last_window: bool,
-    mut rx: Receiver<Result<Page>>,
+    mut rx: Receiver<Ahead>,
     tx: &Sender<Fetched>,
 ) -> Result<bool> {
-    while let Some(item) = rx.recv().await {
+    // The budget share is given back once the page is the writer's.
+    while let Some((item, _share)) = rx.recv().await {
         let page = item.map_err(|e| {
             run.stop.store(true, Ordering::SeqCst);
             e.context(format!("the {dataset} export failed"))
@@ -108,7 +120,8 @@ async fn hand_over(
 }
 
 /// One window's pages, from `cursor` to its end (or a stop request, or the first error).
-async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Result<Page>>) {
+async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Ahead>) {
+    let budget = Arc::new(Semaphore::new(AHEAD_KIB));
     loop {
         if run.should_stop() {
             return;
@@ -120,7 +133,15 @@ async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Optio
             _ => None,
         };
         let end = next.is_none();
-        if tx.send(page).await.is_err() || end {
+        let share = match &page {
+            Ok(p) => {
+                let kib = p.records.iter().map(|r| r.as_str().len()).sum::<usize>() / 1024;
+                let kib = u32::try_from(kib.clamp(1, AHEAD_KIB)).unwrap_or(1);
+                budget.clone().acquire_many_owned(kib).await.ok()
+            }
+            Err(_) => None,
+        };
+        if tx.send((page, share)).await.is_err() || end {
             return;
         }
         cursor = next;
