@@ -49,8 +49,9 @@ fn manifest_totals(dir: &Path) -> (u64, u64) {
     let bytes = datasets
         .iter()
         .map(|d| {
-            d["bytes"].as_u64().unwrap_or(0)
-                + d["csv"].as_array().map_or(0, |c| c.iter().map(|f| f["bytes"].as_u64().unwrap_or(0)).sum())
+            let tables =
+                d["csv_tables"].as_array().map_or(0, |c| c.iter().map(|f| f["bytes"].as_u64().unwrap_or(0)).sum());
+            d["bytes"].as_u64().unwrap_or(0) + d["csv"]["bytes"].as_u64().unwrap_or(0) + tables
         })
         .sum();
     (records, bytes)
