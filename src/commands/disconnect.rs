@@ -158,8 +158,9 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let readiness = job.platform.readiness(&job.shop).await?;
     let index = Index::load(&ctx.settings.state_dir)?;
     let overrides = Overrides { unexported: args.allow_unexported, pending_funds: args.allow_pending_funds };
-    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await?;
-    let pre = preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides, changed);
+    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await;
+    let pre =
+        preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides, &changed);
     print_preflight(ctx.ui, &pre);
     let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir);
     if args.dry_run {
@@ -313,7 +314,8 @@ const TOKEN_INVALID: i64 = 105001;
 
 /// Errors that a finished guided disconnect leaves behind: no credentials stored (it forgot
 /// them), or tokens from the environment that the platform no longer accepts (the owner removed
-/// the authorisation). Whether one really follows our disconnect is for the audit log to say.
+/// the authorisation, or the token is simply wrong). Whether one follows our disconnect, and how
+/// far it got, is for the audit log to say.
 fn may_follow_our_disconnect(e: &Error) -> bool {
     let reason = e.detail("reason").and_then(|r| r.as_str());
     let code = e.detail("code").and_then(serde_json::Value::as_i64);
@@ -322,8 +324,7 @@ fn may_follow_our_disconnect(e: &Error) -> bool {
 
 /// The platform cannot be asked (see [`may_follow_our_disconnect`]). If the audit log shows the
 /// tool's part of this link's disconnect was done, a rerun has nothing left to do and exits 0, as
-/// SPEC §6 asks, saying what the record says; otherwise `refused` stands. A rejected token with
-/// no such record never reads as "already disconnected".
+/// SPEC §6 asks, saying exactly what the record says; otherwise `refused` stands.
 fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, refused: Error) -> Result<()> {
     let audit = AuditLog::new(&ctx.settings.state_dir);
     let shop = ctx.settings.shop_query(shop);
@@ -333,11 +334,10 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
     let when = done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let receipt =
         done.receipt.as_ref().map_or("none; the run stopped before writing it".into(), |p| p.display().to_string());
-    // The platform refusing the token after our disconnect is the owner's part done.
-    let platform_says_gone = refused.detail("code").and_then(serde_json::Value::as_i64) == Some(TOKEN_INVALID);
+    // Only the record decides: a refused token (105001) may also be a stale or mistyped one, so
+    // it never upgrades "awaiting the owner" to "disconnected".
     let outcome = match done.outcome.as_deref() {
         Some("disconnected") => "already_disconnected",
-        _ if platform_says_gone => "already_disconnected",
         _ => "awaiting_owner",
     };
     if outcome == "already_disconnected" {

@@ -72,9 +72,9 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     let mut docs = Vec::new();
     for shop in shops {
         let readiness = platform.readiness(&shop).await?;
-        let changed = preflight::changed_since_export(platform.as_ref(), &shop, &index).await?;
+        let changed = preflight::changed_since_export(platform.as_ref(), &shop, &index).await;
         let checks =
-            preflight::run(&shop, None, &readiness, &index, platform.as_ref(), Overrides::default(), changed).checks;
+            preflight::run(&shop, None, &readiness, &index, platform.as_ref(), Overrides::default(), &changed).checks;
         let last_export = index.latest(platform.name(), &shop.id).map(|e| LastExport {
             dir: e.dir.display().to_string(),
             finished_at: e.finished_at,

@@ -7,7 +7,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
 use crate::export::index::{Entry, Index};
 use crate::export::manifest::{self, Manifest};
 use crate::platform::{Dataset, Link, LinkKind, LinkState, Platform, Readiness, Shop};
@@ -90,7 +89,7 @@ fn check(
 /// verified, cover the whole shop (every dataset, no time window), and every file must still have
 /// its recorded size. Full re-hashing is `verify`'s job; this catches a partial export, a later
 /// edit or a deleted file at the moment it matters.
-fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: Option<bool>) -> Option<String> {
+fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: &SinceExport) -> Option<String> {
     let dir = entry.dir.display();
     if !entry.verified {
         return Some(format!("the export in {dir} has not been verified"));
@@ -98,8 +97,14 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: Opt
     if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
         return Some(format!("the shop's data changed at {changed} after the last export (in {dir}) began"));
     }
-    if changed == Some(true) {
-        return Some(format!("the shop has new or updated records since the last export (in {dir}) began"));
+    match changed {
+        SinceExport::Changed => {
+            return Some(format!("the shop has new or updated records since the last export (in {dir}) began"));
+        }
+        SinceExport::CheckFailed(why) => {
+            return Some(format!("could not check whether the shop changed since the export in {dir} began: {why}"));
+        }
+        SinceExport::Unknown | SinceExport::Unchanged => {}
     }
     let bytes = match std::fs::read(entry.dir.join(manifest::FILE)) {
         Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => bytes,
@@ -128,12 +133,32 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: Opt
     None
 }
 
+/// What the platform says of the shop's records since the latest export of it began.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SinceExport {
+    /// No export, a shop that says when its data changed, or a platform that cannot tell.
+    #[default]
+    Unknown,
+    /// Nothing was created or updated since.
+    Unchanged,
+    /// Something was: the export misses it.
+    Changed,
+    /// The question failed (a missing scope, the platform down): the export cannot be trusted
+    /// to be current, which `--allow-unexported` can accept.
+    CheckFailed(String),
+}
+
 /// Asks the platform whether the shop changed after the latest export of it began, when the shop
-/// does not say when its data last changed; `None` when there is no export or no way to tell.
-pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> Result<Option<bool>> {
-    match index.latest(platform.name(), &shop.id) {
-        Some(entry) if shop.data_changed_at.is_none() => platform.changed_since(shop, entry.started_at).await,
-        _ => Ok(None),
+/// does not say when its data last changed.
+pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> SinceExport {
+    let Some(entry) = index.latest(platform.name(), &shop.id).filter(|_| shop.data_changed_at.is_none()) else {
+        return SinceExport::Unknown;
+    };
+    match platform.changed_since(shop, entry.started_at).await {
+        Ok(Some(true)) => SinceExport::Changed,
+        Ok(Some(false)) => SinceExport::Unchanged,
+        Ok(None) => SinceExport::Unknown,
+        Err(e) => SinceExport::CheckFailed(e.message().to_owned()),
     }
 }
 
@@ -142,7 +167,7 @@ fn export_check(
     platform: &dyn Platform,
     shop: &Shop,
     overrides: Overrides,
-    changed: Option<bool>,
+    changed: &SinceExport,
 ) -> (Check, Option<Entry>) {
     let latest = index.latest(platform.name(), &shop.id);
     let problem = match latest {
@@ -171,7 +196,7 @@ pub fn run(
     index: &Index,
     platform: &dyn Platform,
     overrides: Overrides,
-    changed: Option<bool>,
+    changed: &SinceExport,
 ) -> Preflight {
     let (export, entry) = export_check(index, platform, shop, overrides, changed);
     let mut checks = vec![export];

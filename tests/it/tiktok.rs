@@ -545,13 +545,14 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     assert!(!err.contains("auth login"), "{err}");
     assert_eq!(fake.deleted_webhooks().len(), 2, "nothing was touched again");
 
-    // In CI the tokens stay in the environment; once the seller has deauthorized, TikTok refuses
-    // them (105001), which after our recorded disconnect means it is complete.
+    // In CI the tokens stay in the environment and TikTok refuses them (105001) once the seller
+    // has deauthorized, or when they are simply wrong: the rerun reports the record as it is and
+    // never claims more.
     fake.deauthorize();
     let (code, out, err) = run(&home, &fake, &["disconnect", &handle, "--yes", "--json"]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(doc["outcome"], "already_disconnected", "{doc}");
+    assert_eq!((&doc["outcome"], &doc["disconnected_at"]), (&json!("awaiting_owner"), &json!(null)), "{doc}");
 }
 
 /// TikTok does not say when a shop's data last changed, so the preflight asks whether anything
@@ -573,6 +574,18 @@ fn tiktok_a_sale_after_the_export_makes_it_stale() {
             .count()
     };
     assert_eq!(orders_searched(&fake), 1, "the preflight asked");
+
+    // When the question cannot be answered, the export does not count, unless accepted.
+    fake.refuse("/finance/202309/payments", 105005, "missing scope");
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &dry_run));
+    assert_eq!(code, 5, "{out}\n{err}");
+    assert!(out.contains("could not check whether the shop changed"), "{out}");
+    let mut accepted = dry_run.to_vec();
+    accepted.push("--allow-unexported");
+    assert_eq!(run_cmd(stored_cmd(&home, &fake, &accepted)).0, 0);
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &["status"]));
+    assert_eq!(code, 0, "status still works: {err}");
+    fake.refuse("/none", 0, "");
 
     fake.new_order();
     let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &dry_run));

@@ -48,17 +48,6 @@ fn decode(dataset: Dataset, cursor: Option<&str>, windows: usize) -> Result<(usi
     })
 }
 
-/// Aborts the window fetchers when the hand-over ends, however it ends.
-struct Fetchers(Vec<JoinHandle<()>>);
-
-impl Drop for Fetchers {
-    fn drop(&mut self) {
-        for handle in &self.0 {
-            handle.abort();
-        }
-    }
-}
-
 /// Fetches `windows` side by side from the checkpoint `cursor` on, and hands their pages to the
 /// writer through `tx` in window order.
 pub(super) async fn fetch(
@@ -70,21 +59,31 @@ pub(super) async fn fetch(
 ) -> Result<()> {
     let (start, inner) = decode(dataset, cursor.as_deref(), windows.len())?;
     let mut receivers = Vec::new();
-    let mut fetchers = Fetchers(Vec::new());
+    let mut fetchers: Vec<JoinHandle<()>> = Vec::new();
     for (k, window) in windows.iter().enumerate().skip(start) {
         let (window_tx, window_rx) = channel(AHEAD_PAGES);
         let first = if k == start { inner.clone() } else { None };
         let (run, window) = (run.clone(), *window);
-        fetchers.0.push(tokio::spawn(async move { pages(&run, dataset, window, first, window_tx).await }));
+        fetchers.push(tokio::spawn(async move { pages(&run, dataset, window, first, window_tx).await }));
         receivers.push((k, window_rx));
     }
     let last_window = windows.len() - 1;
-    for (k, rx) in receivers {
-        if !hand_over(run, dataset, k, k == last_window, rx, &tx).await? {
-            return Ok(()); // stopped: the writer commits what it has
+    let handed = async move {
+        for (k, rx) in receivers {
+            if !hand_over(run, dataset, k, k == last_window, rx, &tx).await? {
+                return Ok(()); // stopped: the writer commits what it has
+            }
         }
+        Ok(())
     }
-    Ok(())
+    .await;
+    // Every receiver is gone now, so each fetcher ends at its next send or stop check. They are
+    // waited for, never aborted: one may be in the middle of a token refresh, whose rotated
+    // refresh token must still be saved.
+    for fetcher in fetchers {
+        let _ = fetcher.await;
+    }
+    handed
 }
 
 /// Passes window `k`'s pages on until its end; false when the run stopped first.
