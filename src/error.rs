@@ -64,6 +64,10 @@ pub struct Error(Box<Inner>);
 /// platform refused): after a guided disconnect forgot the tokens, that is the expected state.
 pub const NO_CREDENTIALS: &str = "no_credentials";
 
+/// The `reason` detail of an auth error whose token the platform refused as invalid: what a
+/// platform answers once the owner removed the authorisation, and also to a wrong token.
+pub const TOKEN_REFUSED: &str = "token_refused";
+
 #[derive(Debug)]
 struct Inner {
     kind: ErrorKind,

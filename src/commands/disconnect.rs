@@ -15,7 +15,7 @@ use crate::unlink::audit::AuditLog;
 use crate::unlink::execute::{self, Actor};
 use crate::unlink::plan::{self, Plan};
 use crate::unlink::preflight::{self, Overrides, Preflight};
-use crate::unlink::receipt::{self, ExportRef, Receipt};
+use crate::unlink::receipt::{self, Established, ExportRef, Receipt};
 use crate::unlink::{confirm, locate, second_factor, verify};
 
 /// Disconnect a linked account or app from a shop, safely.
@@ -165,19 +165,15 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir);
     if args.dry_run {
         print_plan(ctx.ui, &job.link, &plan);
-    }
-    if args.dry_run {
         // Blocked or not, a dry run's JSON is its receipt: the plan and every check, beside the
         // refusal when there is one.
-        let receipt = serde_json::to_value(job.receipt("dry_run", &pre, Some(plan.clone()))).unwrap_or_default();
-        refuse_if_blocked(&pre).map_err(|e| e.with_document(receipt))?;
-    }
-    refuse_if_blocked(&pre)?;
-    if args.dry_run {
-        ctx.ui.print_json(&job.receipt("dry_run", &pre, Some(plan)));
+        let receipt = job.receipt("dry_run", &pre, Some(plan));
+        refuse_if_blocked(&pre).map_err(|e| e.with_document(serde_json::to_value(&receipt).unwrap_or_default()))?;
+        ctx.ui.print_json(&receipt);
         ctx.ui.note("dry run: nothing was changed");
         return Ok(());
     }
+    refuse_if_blocked(&pre)?;
     if job.link.disconnect == DisconnectMode::Support {
         return support_request(&job, &pre, plan);
     }
@@ -189,13 +185,10 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let (grant, passed) =
         second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local)).await?;
     let audit = AuditLog::new(&ctx.settings.state_dir);
-    let context = serde_json::json!({
-        "preflight": pre.checks,
-        "export": export_ref(&pre),
-        "second_factor": passed,
-    });
+    let established =
+        Established { preflight: pre.checks.clone(), export: export_ref(&pre), second_factor: Some(passed.clone()) };
     let outcome =
-        execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, context).await?;
+        execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
     let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
     if !outcome.manual_steps.is_empty() {
         print_manual_steps(ctx.ui, &outcome.manual_steps);
@@ -298,19 +291,14 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     receipt.verified_gone = true;
     receipt.request_ids = attempt.request_ids;
     // What the interrupted run had established before it asked the platform.
-    if let Some(context) = attempt.details {
-        let field = |k: &str| context.get(k).cloned().unwrap_or_default();
-        receipt.preflight = serde_json::from_value(field("preflight")).unwrap_or_default();
-        receipt.export = serde_json::from_value(field("export")).unwrap_or_default();
-        receipt.second_factor = serde_json::from_value(field("second_factor")).unwrap_or_default();
+    if let Some(established) = attempt.details.and_then(|d| serde_json::from_value::<Established>(d).ok()) {
+        receipt.preflight = established.preflight;
+        receipt.export = established.export;
+        receipt.second_factor = established.second_factor;
     }
     report(job, &record(job, receipt, &audit)?);
     Ok(())
 }
-
-/// TikTok's code for "the access token is invalid": also what it answers once the seller has
-/// deauthorized the app, i.e. once a guided disconnect is complete.
-const TOKEN_INVALID: i64 = 105001;
 
 /// Errors that a finished guided disconnect leaves behind: no credentials stored (it forgot
 /// them), or tokens from the environment that the platform no longer accepts (the owner removed
@@ -318,8 +306,7 @@ const TOKEN_INVALID: i64 = 105001;
 /// far it got, is for the audit log to say.
 fn may_follow_our_disconnect(e: &Error) -> bool {
     let reason = e.detail("reason").and_then(|r| r.as_str());
-    let code = e.detail("code").and_then(serde_json::Value::as_i64);
-    reason == Some(crate::error::NO_CREDENTIALS) || code == Some(TOKEN_INVALID)
+    reason.is_some_and(|r| [crate::error::NO_CREDENTIALS, crate::error::TOKEN_REFUSED].contains(&r))
 }
 
 /// The platform cannot be asked (see [`may_follow_our_disconnect`]). If the audit log shows the
@@ -334,8 +321,8 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
     let when = done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let receipt =
         done.receipt.as_ref().map_or("none; the run stopped before writing it".into(), |p| p.display().to_string());
-    // Only the record decides: a refused token (105001) may also be a stale or mistyped one, so
-    // it never upgrades "awaiting the owner" to "disconnected".
+    // Only the record decides: a refused token may also be a stale or mistyped one, so it never
+    // upgrades "awaiting the owner" to "disconnected".
     let outcome = match done.outcome.as_deref() {
         Some("disconnected") => "already_disconnected",
         _ => "awaiting_owner",

@@ -71,8 +71,7 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
 
 /// An export that never finished is resumed by rerunning it; only a damaged one needs `--fresh`.
 fn hint(report: &Report) -> &'static str {
-    let unfinished = report.manifest.is_none() && report.dir.join(crate::export::checkpoint::DIR).exists();
-    if unfinished {
+    if report.unfinished {
         "rerun the same `shopunlink export` command to finish it, then verify again"
     } else {
         "re-export with `shopunlink export --fresh --out DIR`; do not disconnect relying on this copy"

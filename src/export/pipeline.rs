@@ -343,7 +343,7 @@ async fn fetch_pages(
             run.observer.start(dataset, 0, page.total);
             first = false;
         }
-        let last = page.next.is_none() || page.records.is_empty();
+        let last = page.is_last();
         cursor = page.next.clone();
         let cursor_after = page.next.clone();
         if tx.send(Fetched { page, cursor_after, last }).await.is_err() || last {

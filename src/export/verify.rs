@@ -44,6 +44,10 @@ pub struct Report {
     /// The manifest that was checked.
     #[serde(skip)]
     pub manifest: Option<Manifest>,
+    /// True when there is no manifest but a checkpoint: an export that never finished, which
+    /// rerunning it resumes.
+    #[serde(skip)]
+    pub unfinished: bool,
 }
 
 struct Scan {
@@ -195,12 +199,13 @@ pub fn verify(dir: &Path) -> Result<Report> {
         datasets: Vec::new(),
         manifest_sha256: None,
         manifest: None,
+        unfinished: false,
     };
     let (manifest, sha) = match Manifest::read(dir) {
         Ok(Some(found)) => found,
         Ok(None) => {
-            let resumable = dir.join(super::checkpoint::DIR).exists();
-            report.problems.push(if resumable {
+            report.unfinished = dir.join(super::checkpoint::DIR).exists();
+            report.problems.push(if report.unfinished {
                 "manifest.json is missing: this export never finished (rerun the export command to resume it)".into()
             } else {
                 "manifest.json is missing: this is not a finished shopunlink export".into()

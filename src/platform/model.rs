@@ -285,6 +285,14 @@ pub struct Page {
     pub total: Option<u64>,
 }
 
+impl Page {
+    /// True when no page follows: no cursor, or no records (an empty page ends a dataset, so a
+    /// platform that keeps handing out cursors cannot loop forever).
+    pub fn is_last(&self) -> bool {
+        self.next.is_none() || self.records.is_empty()
+    }
+}
+
 /// A second-factor challenge the platform sent to the seller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {

@@ -3,6 +3,7 @@
 use chrono::Utc;
 
 use super::audit::{AuditLog, Event};
+use super::receipt::Established;
 use crate::error::Result;
 use crate::platform::{DisconnectOutcome, Grant, Link, Platform, Shop};
 
@@ -34,8 +35,8 @@ pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
     }
 }
 
-/// Disconnects `link`, logging the attempt first and the result after. `context` (preflight,
-/// export, second factor) rides on both lines, so a rerun after a crash can write a full receipt.
+/// Disconnects `link`, logging the attempt first and the result after. What was `established`
+/// rides on both lines, so a rerun after a crash can write a full receipt.
 pub async fn run(
     audit: &AuditLog,
     actor: &Actor<'_>,
@@ -43,15 +44,16 @@ pub async fn run(
     shop: &Shop,
     link: &Link,
     grant: &Grant,
-    context: serde_json::Value,
+    established: &Established,
 ) -> Result<DisconnectOutcome> {
+    let context = serde_json::to_value(established).ok();
     let mut attempt = event(actor, shop, link, "disconnect.attempt");
-    attempt.details = Some(context.clone());
+    attempt.details = context.clone();
     audit.append(&attempt)?;
     match platform.disconnect(shop, link, grant).await {
         Ok(outcome) => {
             let mut done = event(actor, shop, link, "disconnect.executed");
-            done.details = Some(context);
+            done.details = context;
             done.request_ids = outcome.request_ids.clone();
             audit.append(&done)?;
             Ok(outcome)

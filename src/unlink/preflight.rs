@@ -149,9 +149,11 @@ pub enum SinceExport {
 }
 
 /// Asks the platform whether the shop changed after the latest export of it began, when the shop
-/// does not say when its data last changed.
+/// does not say when its data last changed; an unverified export fails preflight anyway, so it
+/// costs no requests.
 pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> SinceExport {
-    let Some(entry) = index.latest(platform.name(), &shop.id).filter(|_| shop.data_changed_at.is_none()) else {
+    let latest = index.latest(platform.name(), &shop.id);
+    let Some(entry) = latest.filter(|e| e.verified && shop.data_changed_at.is_none()) else {
         return SinceExport::Unknown;
     };
     match platform.changed_since(shop, entry.started_at).await {
@@ -176,6 +178,11 @@ fn export_check(
     };
     let hint = match (&problem, latest) {
         (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
+        // Past the arm above the export is verified, and the question is only asked where the shop
+        // gives no change time: a failed one is the problem.
+        (Some(_), Some(_)) if matches!(changed, SinceExport::CheckFailed(_)) => {
+            "check the platform access with `shopunlink doctor` and retry, or pass --allow-unexported".to_owned()
+        }
         _ => "run `shopunlink export` and then `shopunlink verify DIR` (or pass --allow-unexported)".to_owned(),
     };
     let ok = problem.is_none();

@@ -27,6 +27,18 @@ pub struct ExportRef {
     pub finished_at: DateTime<Utc>,
 }
 
+/// What a disconnect had established before it asked the platform. The audit log keeps it on
+/// the `attempt` and `executed` lines, so a receipt a rerun writes after a crash is complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Established {
+    /// The preflight checks, as the receipt lists them.
+    pub preflight: Vec<Check>,
+    /// The export relied on.
+    pub export: Option<ExportRef>,
+    /// The second factor passed.
+    pub second_factor: Option<Passed>,
+}
+
 /// The shop, as the receipt records it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShopSummary {

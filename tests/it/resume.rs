@@ -120,6 +120,10 @@ fn rerun_with_other_arguments_suggests_fresh() {
     if home.join("x/manifest.json").exists() {
         return; // finished too fast to test on this machine
     }
+    // verify points at the resume, not at starting over.
+    let (code, _, err) = home.run(&["verify", "x"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("rerun the same `shopunlink export` command"), "{err}");
     let (code, _, err) = home.run(&["export", "--out", "x", "--datasets", "orders"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--fresh"), "{err}");

@@ -101,7 +101,7 @@ async fn hand_over(
             run.stop.store(true, Ordering::SeqCst);
             e.context(format!("the {dataset} export failed"))
         })?;
-        let ended = page.next.is_none() || page.records.is_empty();
+        let ended = page.is_last();
         let cursor_after = match (ended, last_window) {
             (false, _) => Some(encode(k, page.next.as_deref())),
             (true, false) => Some(encode(k + 1, None)),
@@ -127,10 +127,7 @@ async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Optio
         }
         let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
         let page = run.platform.page(&run.plan.shop, request).await;
-        let next = match &page {
-            Ok(p) if p.next.is_some() && !p.records.is_empty() => p.next.clone(),
-            _ => None,
-        };
+        let next = page.as_ref().ok().filter(|p| !p.is_last()).and_then(|p| p.next.clone());
         let end = next.is_none();
         let share = match &page {
             Ok(p) => {

@@ -291,7 +291,8 @@ fn api_error(call: &Call, status: u16, env: &Envelope) -> Error {
     );
     let err = match env.code {
         105001 => Error::auth(message)
-            .with_hint(format!("the access token is invalid or the seller deauthorized the app: {LOGIN_HINT}")),
+            .with_hint(format!("the access token is invalid or the seller deauthorized the app: {LOGIN_HINT}"))
+            .with_detail("reason", crate::error::TOKEN_REFUSED),
         TOKEN_EXPIRED => Error::auth(message).with_hint(format!("the access token has expired: {LOGIN_HINT}")),
         105005 => Error::auth(message).with_hint(format!(
             "the app is missing the \"{}\" scope package: add it to the app in Partner Center, then have the seller \

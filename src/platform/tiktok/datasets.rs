@@ -57,11 +57,13 @@ pub async fn page(
             let call = finance_get(api::PAYMENTS, cipher, CREATE_TIME, range);
             simple(client, call, "payments", cursor).await
         }
-        Dataset::Withdrawals => {
-            let call = finance_get(api::WITHDRAWALS, cipher, WITHDRAWAL_TIME, range).query("types", WITHDRAWAL_TYPES);
-            simple(client, call, "withdrawals", cursor).await
-        }
+        Dataset::Withdrawals => simple(client, withdrawals(cipher, range), "withdrawals", cursor).await,
     }
+}
+
+/// The withdrawals listing of `range`, all four types.
+fn withdrawals(cipher: &str, range: &TimeRange) -> Call {
+    finance_get(api::WITHDRAWALS, cipher, WITHDRAWAL_TIME, range).query("types", WITHDRAWAL_TYPES)
 }
 
 /// How a finance list is sorted and filtered by time (reference, "Endpoints").
@@ -140,16 +142,13 @@ pub fn recency_windows(range: &TimeRange, now: chrono::DateTime<Utc>) -> Vec<Tim
 /// loses no sale or payout, and their search has no documented update-time sort to rely on.
 pub async fn changed_since(client: &Client, cipher: &str, since: chrono::DateTime<Utc>) -> Result<bool> {
     let after = TimeRange { since: Some(since), until: None };
-    let first = |path, time, key: &'static str| {
-        let call = finance_get(path, cipher, time, &after);
-        async move { simple(client, call, key, None).await.map(|p| !p.records.is_empty()) }
-    };
-    let withdrawals = finance_get(api::WITHDRAWALS, cipher, WITHDRAWAL_TIME, &after).query("types", WITHDRAWAL_TYPES);
+    let any =
+        |call: Call, key: &'static str| async move { Ok(!simple(client, call, key, None).await?.records.is_empty()) };
     let (orders, statements, payments, withdrawals) = tokio::try_join!(
         search_total(client, api::ORDERS, scope::ORDER, cipher, json!({ "update_time_ge": since.timestamp() })),
-        first(api::STATEMENTS, STATEMENT_TIME, "statements"),
-        first(api::PAYMENTS, CREATE_TIME, "payments"),
-        async { simple(client, withdrawals, "withdrawals", None).await.map(|p| !p.records.is_empty()) },
+        any(finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, &after), "statements"),
+        any(finance_get(api::PAYMENTS, cipher, CREATE_TIME, &after), "payments"),
+        any(withdrawals(cipher, &after), "withdrawals"),
     )?;
     Ok(orders > 0 || statements || payments || withdrawals)
 }
