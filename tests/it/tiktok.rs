@@ -623,6 +623,9 @@ fn tiktok_tokens_that_serve_another_shop_are_kept() {
     let receipt: serde_json::Value = serde_json::from_str(&out).expect("receipt JSON");
     let performed = receipt["performed"].to_string();
     assert!(performed.contains("kept the stored TikTok tokens") && performed.contains("Luna Outlet"), "{performed}");
+    // Kept tokens still mark the run as having disconnected: the seller's deauthorization (105001
+    // on the next look) reads as done, not as a failure.
+    assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("disconnected"), &json!(true)), "{receipt}");
     assert!(credentials_file(&home).exists(), "the other shop still needs them");
     assert_eq!(stored_source(&home, &fake), "file");
     assert_eq!(fake.violations(), Vec::<String>::new());
