@@ -307,9 +307,15 @@ async fn owner_step(job: &Job<'_>, owner_done: bool, receipt: Option<Receipt>) -
 fn rebuilt_receipt(job: &Job<'_>, audit: &AuditLog) -> Result<Receipt> {
     let pre = Preflight { checks: Vec::new(), export: None };
     let mut receipt = job.receipt("awaiting_owner", &pre, None);
-    if let Some(attempt) = audit.unfinished(job.platform.name(), &job.shop.id, &job.link.id)? {
-        receipt.request_ids = attempt.request_ids;
-        if let Some(e) = attempt.details.and_then(|d| serde_json::from_value::<Established>(d).ok()) {
+    // The newest record of this link that holds what was established: the earlier run's
+    // `attempt` (or `executed`) line, or the receipt it logged while waiting for the owner.
+    let events = audit.events()?;
+    let latest = events.iter().rev().find(|e| {
+        e.platform == job.platform.name() && e.shop_id == job.shop.id && e.link_id == job.link.id && e.details.is_some()
+    });
+    if let Some(event) = latest {
+        receipt.request_ids.clone_from(&event.request_ids);
+        if let Some(e) = event.details.clone().and_then(|d| serde_json::from_value::<Established>(d).ok()) {
             receipt.preflight = e.preflight;
             receipt.export = e.export;
             receipt.second_factor = e.second_factor;
