@@ -403,7 +403,10 @@ impl State {
         match (unscoped, q("shop_cipher")) {
             (true, Some(_)) => return Err(self.violation(36009004, format!("{path}: shop_cipher not allowed"))),
             (false, None) => return Err(self.violation(106013, format!("{path}: shop_cipher missing"))),
-            (false, Some(c)) if c == SECOND_CIPHER && self.config.second_shop && path == "/event/202309/webhooks" => {}
+            (false, Some(c))
+                if c == SECOND_CIPHER
+                    && self.config.second_shop
+                    && (path == "/event/202309/webhooks" || path.starts_with("/affiliate_seller/")) => {}
             (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
             _ => {}
         }
