@@ -85,6 +85,8 @@ pub struct Config {
     /// The app has the Affiliate Seller scope and the shop has collaborations (otherwise every
     /// affiliate call answers 105005, as for an app without the scope).
     pub affiliates: bool,
+    /// Returns and cancellations still in progress (each search answers this many).
+    pub open_returns: usize,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Default for Config {
             deauthorize_after_listings: None,
             garbage_after_listings: None,
             affiliates: false,
+            open_returns: 0,
         }
     }
 }
@@ -553,6 +556,19 @@ impl State {
             }
             ("GET", p) if p.starts_with("/finance/202501/statements/") && p.ends_with("/statement_transactions") => {
                 self.transactions(p, &q)
+            }
+            ("POST", "/return_refund/202309/returns/search" | "/return_refund/202309/cancellations/search") => {
+                let (key, filter) = if path.contains("returns") {
+                    ("return_orders", "return_status")
+                } else {
+                    ("cancellations", "cancel_status")
+                };
+                if !body[filter].is_array() || q.get("page_size").is_none() {
+                    return self.violation(36009004, format!("{path}: {filter} list or page_size missing: {body}"));
+                }
+                let n = self.config.open_returns;
+                let items: Vec<Value> = (0..n.min(1)).map(|i| json!({"order_id": format!("r{i}")})).collect();
+                ok(json!({ key: items, "total_count": n, "next_page_token": "" }).to_string())
             }
             (_, p) if p.starts_with("/affiliate_seller/") => self.affiliate(method, p, &q, &body),
             _ => self.violation(36009004, format!("{method} {path}: no such API")),

@@ -869,3 +869,23 @@ fn tiktok_declared_official_account_is_cut_by_the_owner_and_confirmed() {
     assert_eq!(link["state"], "unlinked");
     assert!(fake.webhooks().len() == 2, "a declared link's disconnect touches nothing on the platform");
 }
+
+#[test]
+fn tiktok_returns_and_cancellations_in_progress_block_the_official_account_only() {
+    let fake = Fake::start(Config { orders: 0, open_returns: 2, ..Config::default() });
+    let home = Home::new();
+    login(&home, &fake);
+    let add = ["links", "add", "official_account", "@luna.official", "--linked-since", "2025-01-10"];
+    assert_eq!(run_cmd(stored_cmd(&home, &fake, &add)).0, 0);
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &["status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["shops"][0]["readiness"]["open_returns"], 4, "returns plus cancellations");
+    let links = doc["shops"][0]["links"].as_array().unwrap();
+    let official = links.iter().find(|l| l["handle"] == "@luna.official").unwrap();
+    let blocker = official["blockers"].as_array().unwrap().iter().find(|b| b["code"] == "open_orders").expect("blocks");
+    assert!(blocker["message"].as_str().unwrap().contains("4 returns or cancellations"), "{blocker}");
+    let app = links.iter().find(|l| l["kind"] == "app_authorization").unwrap();
+    assert!(!app["blockers"].to_string().contains("open_orders"), "an app's revocation moves no buyers: {app}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
