@@ -563,7 +563,7 @@ impl State {
                 } else {
                     ("cancellations", "cancel_status")
                 };
-                if !body[filter].is_array() || q.get("page_size").is_none() {
+                if !body[filter].is_array() || !q.contains_key("page_size") {
                     return self.violation(36009004, format!("{path}: {filter} list or page_size missing: {body}"));
                 }
                 let n = self.config.open_returns;
