@@ -164,7 +164,15 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let link = locate::find(&shop, &args.link)?.clone();
+    let link = match locate::find(&shop, &args.link) {
+        Ok(link) => link.clone(),
+        // A link the platform no longer lists may be one this tool removed (an affiliate creator
+        // taken out of a collaboration): the audit log knows, and a rerun is then done.
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+            return done_before(ctx, platform.name(), Some(&shop.id), &args.link, e);
+        }
+        Err(e) => return Err(e),
+    };
     let job = Job { ctx, platform, shop, link, started_at: Utc::now(), emergency: args.emergency };
     if job.link.state == LinkState::Unlinked {
         return already_gone(&job).await;

@@ -105,7 +105,7 @@ impl AuditLog {
         shop: Option<&str>,
         query: &str,
     ) -> Result<Option<Event>> {
-        let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
+        let bare = crate::platform::bare_handle;
         let events: Vec<Event> = self
             .events()?
             .into_iter()

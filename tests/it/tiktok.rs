@@ -820,8 +820,12 @@ fn tiktok_affiliate_creators_are_api_links_with_their_commission_and_one_is_remo
     assert!(after.iter().any(|l| l["handle"] == "@lunabeauty"), "the others stay");
 
     // A rerun: the link is gone, nothing to do, exit 0.
-    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@maxglow", "--yes"]));
-    assert!(code == 0 || code == 7, "{err}");
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@maxglow", "--yes", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["outcome"], "already_disconnected");
+    assert_eq!(fake.removed_creators().len(), 1, "nothing was asked twice");
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@nobody", "--yes"]));
+    assert_eq!(code, 7, "an unknown handle is still not found: {err}");
 }
 
 #[test]
