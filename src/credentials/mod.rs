@@ -79,5 +79,5 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
 
 /// Serialises credentials for a store (the only place a [`Secret`] is serialised).
 pub(crate) fn encode(credentials: &Credentials) -> Result<String> {
-    serde_json::to_string(credentials).map_err(|e| Error::internal("cannot encode credentials").with_cause(e))
+    serde_json::to_string(credentials).map_err(|e| Error::internal("cannot encode credentials").with_source(e))
 }

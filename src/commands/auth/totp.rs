@@ -74,7 +74,7 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
 }
 
 fn print_enrolment(ctx: &Ctx<'_>, profile: &str, secret: &Secret, uri: &str, stored: Source) -> Result<()> {
-    let qr = QrCode::new(uri.as_bytes()).map_err(|e| Error::internal("cannot draw the QR code").with_cause(e))?;
+    let qr = QrCode::new(uri.as_bytes()).map_err(|e| Error::internal("cannot draw the QR code").with_source(e))?;
     let art = qr.render::<Dense1x2>().quiet_zone(true).build();
     let ui = ctx.ui;
     ui.print(&format!("Scan this with your authenticator app (profile {profile}):\n"));

@@ -53,7 +53,9 @@ async fn all(client: &Client, key: &str, make: impl Fn(Option<&str>) -> Call) ->
         let reply = client.call(&call).await?;
         let page = api::list_page(&call.endpoint(), &reply.data, key)?;
         for r in &page.records {
-            out.push(serde_json::from_str(r.as_str()).map_err(|e| Error::platform("unreadable record").with_cause(e))?);
+            out.push(
+                serde_json::from_str(r.as_str()).map_err(|e| Error::platform("unreadable record").with_source(e))?,
+            );
         }
         match page.next {
             Some(next) if !page.records.is_empty() && token.as_deref() != Some(next.as_str()) => token = Some(next),
