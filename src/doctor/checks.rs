@@ -85,7 +85,7 @@ fn credential_expiry(
     login: &str,
 ) -> Check {
     let now = Utc::now();
-    let from = format!("from {}", source_word(source));
+    let from = format!("from {}", source.describe());
     match (access, refresh) {
         (_, Some(r)) if r <= now => {
             Check::fail("credentials", format!("{from}; the refresh token expired at {}", r.to_rfc3339()), login)
@@ -96,16 +96,6 @@ fn credential_expiry(
         ),
         (Some(a), _) => Check::pass("credentials", format!("{from}; access token expires {}", a.to_rfc3339())),
         (None, _) => Check::pass("credentials", format!("{from}; expiry unknown")),
-    }
-}
-
-fn source_word(source: Source) -> &'static str {
-    match source {
-        Source::Env => "environment variables",
-        Source::Keyring => "the OS keyring",
-        Source::File => "the 0600 file",
-        Source::Memory => "memory",
-        Source::None => "nowhere",
     }
 }
 
@@ -132,7 +122,7 @@ pub fn keyring(chain: &Chain, needed: bool) -> Check {
 /// Whether the profile's TOTP is enrolled, where the platform needs it.
 pub fn totp(settings: &Settings, chain: &Chain, needed: bool) -> Check {
     match totp::load(chain, settings.totp_secret.as_ref()) {
-        Ok(Some(e)) => Check::pass("totp", format!("enrolled ({})", source_word(e.source))),
+        Ok(Some(e)) => Check::pass("totp", format!("enrolled ({})", e.source.describe())),
         Ok(None) if !needed => {
             Check::pass("totp", format!("not enrolled; platform {} sends its own codes", settings.platform))
         }
