@@ -18,6 +18,8 @@ pub const WEBHOOKS: &str = "/event/202309/webhooks";
 pub const ORDERS: &str = "/order/202309/orders/search";
 /// Product search (the 202502 version).
 pub const PRODUCTS: &str = "/product/202502/products/search";
+/// One product in full (the path carries the id).
+pub const PRODUCT_DETAIL: &str = "/product/202309/products/{product_id}";
 /// Settlement statements.
 pub const STATEMENTS: &str = "/finance/202309/statements";
 /// The transactions of one statement (the API name; the path carries the statement id).
