@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lock::{self, Lock};
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,13 +71,16 @@ impl AuditLog {
         }
         let line =
             serde_json::to_string(event).map_err(|e| Error::internal("cannot encode an audit event").with_cause(e))?;
+        // One writer at a time: concurrent appends of long lines could interleave.
+        let _lock = Lock::take(&lock::beside(&self.path), "the audit log")?;
         fsutil::append_line(&self.path, &line)
     }
 
     /// Every readable event, oldest first. Lines that do not parse (a torn last line after a
     /// crash, a hand edit) are skipped rather than failing the command.
     pub fn events(&self) -> Result<Vec<Event>> {
-        let text = fsutil::read_optional(&self.path)?.unwrap_or_default();
+        let bytes = fsutil::read_state_bytes(&self.path)?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
         Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
     }
 

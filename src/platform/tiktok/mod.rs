@@ -49,7 +49,8 @@ impl Tiktok {
         let api = base_url::checked("SHOPUNLINK_TIKTOK_API_BASE", &ctx.tiktok.api_base)?;
         base_url::checked("SHOPUNLINK_TIKTOK_AUTH_BASE", &ctx.tiktok.auth_base)?;
         let credentials = ctx.credentials.load(&ctx.profile)?;
-        let session = Arc::new(Session::new(&ctx.profile, ctx.tiktok.clone(), ctx.credentials.clone(), credentials));
+        let session = Session::new(&ctx.profile, ctx.tiktok.clone(), ctx.credentials.clone(), credentials);
+        let session = Arc::new(session.with_state_dir(&ctx.state_dir));
         let backoff = Backoff::from_base_ms(ctx.tiktok.retry_base_ms);
         Ok(Tiktok { client: Client::new(api, session, ctx.tiktok.rate_limit, backoff)? })
     }
