@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+mod reconcile;
 mod windows;
 
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
@@ -393,7 +394,7 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
     let fetched = if progress.windows.len() > 1 {
         windows::fetch(&run, dataset, &progress.windows, progress.cursor, tx).await
     } else {
-        fetch_pages(&run, dataset, progress.cursor, tx).await
+        fetch_pages(&run, dataset, progress.cursor, progress.records, tx).await
     };
     let written = writer.await.unwrap_or_else(|e| Err(Error::internal("an export writer panicked").with_cause(e)));
     match (fetched, written) {
@@ -409,9 +410,11 @@ async fn fetch_pages(
     run: &Run,
     dataset: Dataset,
     mut cursor: Option<String>,
+    already: u64,
     tx: tokio::sync::mpsc::Sender<Fetched>,
 ) -> Result<()> {
     let mut first = true;
+    let mut chain = reconcile::Chain::new(dataset, Some(already));
     loop {
         if run.should_stop() {
             return Ok(());
@@ -429,6 +432,10 @@ async fn fetch_pages(
             first = false;
         }
         let last = page.is_last();
+        if let Err(e) = chain.page(&page).and_then(|()| if last { chain.end() } else { Ok(()) }) {
+            run.stop.store(true, Ordering::SeqCst);
+            return Err(e.context(format!("the {dataset} export failed")));
+        }
         cursor = page.next.clone();
         let cursor_after = page.next.clone();
         if tx.send(Fetched { page, cursor_after, last }).await.is_err() || last {

@@ -331,3 +331,110 @@ fn parallel_exports_and_verifies_lose_no_index_entry() {
     assert_eq!(entries.len(), 6, "{index}");
     assert!(entries.iter().all(|e| e["verified"] == true), "{index}");
 }
+
+// --- Hostile TikTok servers -------------------------------------------------------------------
+
+use crate::fake_tiktok::{self, Config, Fake, Hostile};
+
+/// `shopunlink --platform tiktok ARGS` against the API at `api`, credentials from the environment.
+fn tiktok_cmd(home: &Home, api: &str, auth: &str, args: &[&str]) -> std::process::Command {
+    let mut all = vec!["--platform", "tiktok"];
+    all.extend_from_slice(args);
+    let mut cmd = home.std_cmd(&all);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", api)
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", auth)
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    cmd
+}
+
+/// Runs an export against a fake in `mode`; returns (exit code, stderr, how long it took).
+fn hostile_export(mode: Hostile) -> (i32, String, Duration) {
+    let fake = Fake::start(Config { hostile: Some(mode), ..Config::default() });
+    let home = Home::new();
+    let started = Instant::now();
+    let out = tiktok_cmd(&home, &fake.api_base(), &fake.auth_base(), &["export", "--out", "exp"]).output().unwrap();
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned(), started.elapsed())
+}
+
+#[test]
+fn a_page_token_handed_back_unchanged_ends_the_export_with_exit_6_naming_the_endpoint() {
+    let (code, err, took) = hostile_export(Hostile::TokenRepeat("/order/".into()));
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("POST /order/202309/orders/search") && err.contains("never end"), "{err}");
+    assert!(took < Duration::from_secs(120), "{took:?}");
+}
+
+#[test]
+fn page_tokens_that_cycle_end_the_export_with_exit_6_naming_the_dataset() {
+    let (code, err, took) = hostile_export(Hostile::TokenCycle("/finance/202309/payments".into()));
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("payments") && err.contains("second time"), "{err}");
+    assert!(took < Duration::from_secs(120), "{took:?}");
+}
+
+#[test]
+fn a_page_without_its_records_key_is_exit_6_naming_the_endpoint_not_an_empty_dataset() {
+    let (code, err, _) = hostile_export(Hostile::MissingKey("/finance/202309/withdrawals".into()));
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("GET /finance/202309/withdrawals") && err.contains("\"withdrawals\""), "{err}");
+}
+
+#[test]
+fn a_list_shorter_than_its_total_count_is_exit_6_naming_both_numbers() {
+    let (code, err, _) = hostile_export(Hostile::ShortList("/finance/202309/payments".into(), 5));
+    assert_eq!(code, 6, "{err}");
+    let served = Config::default().payments;
+    assert!(err.contains(&format!("{served} records")) && err.contains(&format!("{}", served + 5)), "{err}");
+}
+
+#[test]
+fn http_401_and_403_from_a_proxy_are_authentication_failures() {
+    for status in [401, 403] {
+        let (code, err, _) = hostile_export(Hostile::Status("/order/".into(), status));
+        assert_eq!(code, 4, "HTTP {status}: {err}");
+        assert!(err.contains(&format!("HTTP {status}")), "{err}");
+    }
+}
+
+/// Peak resident memory of a running child, from Linux's high-water mark.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_endless_body_ends_the_export_with_exit_6_quickly_and_in_bounded_memory() {
+    let api = fake_tiktok::endless_body_server();
+    let home = Home::new();
+    let started = Instant::now();
+    let mut child = tiktok_cmd(&home, &api, &api, &["export", "--out", "exp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_rss_kib(child.id()) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "still running after two minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(6), "{err}");
+    assert!(err.contains("MiB"), "{err}");
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    eprintln!("endless body: exit 6 after {:?}, peak RSS {} MiB", started.elapsed(), peak / 1024);
+}

@@ -82,6 +82,23 @@ pub struct Config {
     /// Once the webhooks are gone, the shop list answers garbage after this many more readings
     /// (a network failing in the middle of a `--wait`).
     pub garbage_after_listings: Option<u64>,
+    /// A misbehaving server on some paths (the chaos tests).
+    pub hostile: Option<Hostile>,
+}
+
+/// What a hostile server does wrong, on API paths starting with the prefix it carries.
+#[derive(Debug, Clone)]
+pub enum Hostile {
+    /// Every page after the first hands out one of two page tokens, alternately, forever.
+    TokenCycle(String),
+    /// Every page hands out the page token it was sent (after the first page).
+    TokenRepeat(String),
+    /// `data` lacks the records key (a renamed field).
+    MissingKey(String),
+    /// `total_count` claims this many more records than the list holds.
+    ShortList(String, usize),
+    /// An HTML page with this HTTP status (a proxy refusing the request).
+    Status(String, u16),
 }
 
 impl Default for Config {
@@ -101,6 +118,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             deauthorize_after_listings: None,
             garbage_after_listings: None,
+            hostile: None,
         }
     }
 }
@@ -465,6 +483,7 @@ impl State {
             body: String::from_utf8_lossy(&r.body).into_owned(),
         });
         let answer = self.route(r, &path, &query);
+        let answer = self.hostile(&path, &query, answer);
         self.answered += 1;
         if self.config.expire_token_after == Some(self.answered) {
             self.expired_token = Some(std::mem::take(&mut self.access_token));
@@ -631,6 +650,47 @@ impl State {
             json!(next),
             texts.join(",")
         ))
+    }
+
+    /// Rewrites an answer the way [`Config::hostile`] says (list pages under its prefix only).
+    fn hostile(&mut self, path: &str, query: &[(String, String)], answer: Answer) -> Answer {
+        let Some(mode) = self.config.hostile.clone() else { return answer };
+        let prefix = match &mode {
+            Hostile::TokenCycle(p) | Hostile::TokenRepeat(p) | Hostile::MissingKey(p) => p,
+            Hostile::ShortList(p, _) | Hostile::Status(p, _) => p,
+        };
+        if !path.starts_with(prefix.as_str()) {
+            return answer;
+        }
+        if let Hostile::Status(_, status) = mode {
+            return (status, Vec::new(), "<html><body>Access denied</body></html>".into());
+        }
+        let (status, headers, body) = answer;
+        let Ok(mut doc) = serde_json::from_str::<Value>(&body) else { return (status, headers, body) };
+        let Some(data) = doc.get_mut("data").and_then(Value::as_object_mut) else { return (status, headers, body) };
+        let sent = query.iter().find(|(k, _)| k == "page_token").map(|(_, v)| v.clone());
+        match mode {
+            Hostile::TokenCycle(_) | Hostile::TokenRepeat(_) => {
+                let (a, b) = ("1/cycle+a==".to_owned(), "2/cycle+b==".to_owned());
+                self.issued_tokens.extend([a.clone(), b.clone()]);
+                let next = match (&mode, sent) {
+                    (Hostile::TokenRepeat(_), Some(t)) => t,
+                    (Hostile::TokenCycle(_), Some(t)) if t == a => b,
+                    _ => a,
+                };
+                data.insert("next_page_token".into(), next.into());
+            }
+            Hostile::MissingKey(_) => {
+                let keys = ["orders", "products", "statements", "payments", "withdrawals", "transactions"];
+                data.retain(|k, _| !keys.contains(&k.as_str()));
+            }
+            Hostile::ShortList(_, extra) => {
+                let total = data.get("total_count").and_then(Value::as_u64).unwrap_or(0);
+                data.insert("total_count".into(), (total + extra as u64).into());
+            }
+            Hostile::Status(..) => {}
+        }
+        (status, headers, doc.to_string())
     }
 
     /// The auth host: the code exchange of `auth login` and the token refresh.
@@ -870,4 +930,55 @@ impl Fake {
             other => panic!("no dataset {other}"),
         }
     }
+}
+
+/// A raw loopback server whose list answers never end: the shop list is answered normally (so an
+/// export gets as far as its first page), every other path with a chunked body that streams
+/// forever. Returns its base URL; its threads live as long as the test process.
+pub fn endless_body_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let mut out = stream;
+                if first.contains(" /authorization/") {
+                    let shops = format!(
+                        r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","cipher":"{CIPHER}"}}]}}"#
+                    );
+                    let text = envelope(0, "Success", Some(shops));
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        text.len()
+                    );
+                    let _ = out.write_all(head.as_bytes()).and_then(|()| out.write_all(text.as_bytes()));
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if out.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                let _ = out.write_all(b"6\r\n{\"a\":[\r\n");
+                while out.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    base
 }

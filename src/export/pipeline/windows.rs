@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{Receiver, Sender, channel};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
+use super::reconcile::Chain;
 use super::{Fetched, Run};
 use crate::error::{Error, Result};
 use crate::platform::{Dataset, Page, PageRequest, TimeRange};
@@ -121,12 +122,21 @@ async fn hand_over(
 /// One window's pages, from `cursor` to its end (or a stop request, or the first error).
 async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Ahead>) {
     let budget = Arc::new(Semaphore::new(AHEAD_KIB));
+    // A window read from its start knows its count; a resumed one does not (its earlier records
+    // are on disk among other windows'), so only its cursors are checked.
+    let mut chain = Chain::new(dataset, cursor.is_none().then_some(0));
     loop {
         if run.should_stop() {
             return;
         }
         let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
-        let page = run.platform.page(&run.plan.shop, request).await;
+        let page = run.platform.page(&run.plan.shop, request).await.and_then(|p| {
+            chain.page(&p)?;
+            if p.is_last() {
+                chain.end()?;
+            }
+            Ok(p)
+        });
         let next = page.as_ref().ok().filter(|p| !p.is_last()).and_then(|p| p.next.clone());
         let end = next.is_none();
         let share = match &page {
