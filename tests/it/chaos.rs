@@ -305,6 +305,27 @@ fn a_failed_verify_always_withdraws_the_verified_mark() {
 }
 
 #[test]
+fn a_process_that_waits_for_a_lock_says_what_it_waits_for() {
+    let home = home_with("1000");
+    assert_eq!(home.run(&["export", "--out", "exp", "--datasets", "orders"]).0, 0);
+    // This test process holds the export index's lock, as a parallel `verify` would.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(home.join("state").join("exports.json.lock"))
+        .unwrap();
+    fs4::FileExt::lock(&lock).unwrap();
+    let child = home.std_cmd(&["verify", "exp", "-v"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    fs4::FileExt::unlock(&lock).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("waiting for the export index"), "{err}");
+}
+
+#[test]
 fn parallel_exports_and_verifies_lose_no_index_entry() {
     let home = home_with("1000");
     let children: Vec<Child> = (0..6)
@@ -436,5 +457,4 @@ fn an_endless_body_ends_the_export_with_exit_6_quickly_and_in_bounded_memory() {
     assert_eq!(status.code(), Some(6), "{err}");
     assert!(err.contains("MiB"), "{err}");
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
-    eprintln!("endless body: exit 6 after {:?}, peak RSS {} MiB", started.elapsed(), peak / 1024);
 }

@@ -932,8 +932,8 @@ impl Fake {
     }
 }
 
-/// A raw loopback server whose list answers never end: the shop list is answered normally (so an
-/// export gets as far as its first page), every other path with a chunked body that streams
+/// A raw loopback server whose list answers never end: the shop list and webhooks are answered
+/// normally (so an export gets as far as its first page), every other path with a chunked body that streams
 /// forever. Returns its base URL; its threads live as long as the test process.
 pub fn endless_body_server() -> String {
     use std::io::{BufRead, BufReader, Write};
@@ -958,11 +958,17 @@ pub fn endless_body_server() -> String {
                 let mut body = vec![0u8; length];
                 let _ = std::io::Read::read_exact(&mut reader, &mut body);
                 let mut out = stream;
-                if first.contains(" /authorization/") {
-                    let shops = format!(
+                let small = if first.contains(" /authorization/") {
+                    Some(format!(
                         r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","cipher":"{CIPHER}"}}]}}"#
-                    );
-                    let text = envelope(0, "Success", Some(shops));
+                    ))
+                } else if first.contains(" /event/") {
+                    Some(r#"{"webhooks":[]}"#.to_owned())
+                } else {
+                    None
+                };
+                if let Some(data) = small {
+                    let text = envelope(0, "Success", Some(data));
                     let head = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                         text.len()

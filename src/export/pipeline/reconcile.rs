@@ -45,12 +45,12 @@ impl Chain {
         }
         self.total = page.total.or(self.total);
         self.records = self.records.map(|n| n + page.records.len() as u64);
-        if let Some(n) = self.records {
-            if let Some(total) = self.total.filter(|t| n > *t) {
-                return Err(self.broken(format!(
-                    "it sent {n} records so far, more than its total_count of {total}: pages repeat"
-                )));
-            }
+        if let (Some(n), Some(total)) = (self.records, self.total)
+            && n > total
+        {
+            return Err(
+                self.broken(format!("it sent {n} records so far, more than its total_count of {total}: pages repeat"))
+            );
         }
         Ok(())
     }
