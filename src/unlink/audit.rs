@@ -137,6 +137,23 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is in the log (a torn line, binary junk, a hand edit), reading it never panics
+        /// and keeps the lines that are events.
+        #[test]
+        fn any_log_bytes_are_read_without_panic(junk in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let log = AuditLog::new(dir.path());
+            log.append(&event("disconnect.attempt", None)).unwrap();
+            let mut bytes = std::fs::read(&log.path).unwrap();
+            bytes.extend_from_slice(&junk);
+            std::fs::write(&log.path, &bytes).unwrap();
+            let events = log.events().unwrap();
+            prop_assert_eq!(events.first().map(|e| e.event.as_str()), Some("disconnect.attempt"));
+        }
+    }
 
     fn event(name: &str, outcome: Option<&str>) -> Event {
         Event {
