@@ -138,7 +138,7 @@ pub fn product_detail(e: &Economy, p: u64) -> String {
     let mut v: Value = serde_json::from_str(&super::records::product(e, p)).expect("a product is JSON");
     v["main_images"] = json!([{"urls": [image_url(e, p, 3)], "width": 64, "height": 64}]);
     v["product_attributes"] = json!([
-        {"id": "100392", "name": "Material", "values": [{"id": "1001", "name": if p % 2 == 0 { "Cotton" } else { "Ceramic" }}]},
+        {"id": "100392", "name": "Material", "values": [{"id": "1001", "name": if p.is_multiple_of(2) { "Cotton" } else { "Ceramic" }}]},
         {"id": "100347", "name": "Handmade", "values": [{"id": "1002", "name": "Yes"}]},
     ]);
     v["package_weight"] = json!({"unit": "KILOGRAM", "value": format!("0.{}", 2 + p % 7)});

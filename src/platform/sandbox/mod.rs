@@ -89,9 +89,10 @@ impl Sandbox {
     /// running `sandbox code`, a retried disconnect) may have changed it since we opened it.
     fn update<T>(&self, change: impl FnOnce(&mut World) -> Result<T>) -> Result<T> {
         let mut guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = World::lock(&self.path)?;
         let mut world = World::load(&self.path)?;
         let out = change(&mut world)?;
-        world.save(&self.path)?;
+        world.save_locked(&self.path)?;
         *guard = world;
         Ok(out)
     }

@@ -111,7 +111,9 @@ async fn product_details(client: &Client, cipher: &str, range: &TimeRange, curso
             cursor = listing.next;
             continue;
         }
-        return Ok(Page { records, next: listing.next, total: listing.total });
+        // No total: a listing that vanished before its detail call makes the count differ from
+        // the search's, and the export must not call that a short list.
+        return Ok(Page { records, next: listing.next, total: None });
     }
 }
 
@@ -181,7 +183,22 @@ async fn list(client: &Client, call: &Call, key: &str) -> Result<ListPage> {
 /// Datasets whose cursor is the API's page token.
 async fn simple(client: &Client, call: Call, key: &str, cursor: Option<&str>) -> Result<Page> {
     let page = list(client, &with_token(&call, cursor), key).await?;
+    if let (Some(sent), Some(next)) = (cursor, page.next.as_deref())
+        && sent == next
+    {
+        return Err(looped(&call, next));
+    }
     Ok(Page { next: page.next.filter(|_| !page.records.is_empty()), total: page.total, records: page.records })
+}
+
+/// A listing that answered the page token it was sent as the next one would never end.
+fn looped(call: &Call, token: &str) -> Error {
+    Error::platform(format!(
+        "TikTok {} answered the page token it was sent ({token:?}) as the next one: the listing would never end",
+        call.endpoint()
+    ))
+    .with_hint("stopped instead of asking forever; rerun later, and report it if it persists")
+    .with_detail("endpoint", call.endpoint())
 }
 
 /// How far back the window boundaries lie from the export's start: most shops' orders are recent,
