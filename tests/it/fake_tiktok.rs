@@ -750,7 +750,7 @@ impl State {
                 ok("{}".into())
             }
             ("POST", "/affiliate_seller/202410/orders/search") => {
-                let w = body_window(&body, "create_time");
+                let w = body_window(body, "create_time");
                 let data = self.data.clone();
                 let recs = filter(&data.affiliate_orders, |r| w.contains(r.time));
                 self.page("orders", &recs, q)
