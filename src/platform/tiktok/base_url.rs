@@ -23,8 +23,12 @@ pub fn ssl_cert_file() -> Option<PathBuf> {
 }
 
 /// A client builder whose TLS trusts the roots bundled in the binary (webpki-roots), the
-/// operating system's store (also read at build time, so a CA the admin installed works) and
-/// every certificate in the PEM bundle `extra_roots`.
+/// operating system's store (read when the client is built, so a CA the admin installed works)
+/// and every certificate in the PEM bundle `extra_roots`.
+///
+/// reqwest reads the OS store through rustls-native-certs, which, like OpenSSL, loads
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` *instead of* the OS store when either is set: with
+/// `SSL_CERT_FILE` set the trust is the bundled roots plus that file.
 ///
 /// A named bundle that cannot be read or holds no certificate is an error, as in curl: silently
 /// ignoring it would only move the failure to a confusing "unknown issuer" on the first request.
