@@ -13,6 +13,7 @@ pub mod export;
 pub mod fsutil;
 pub mod interrupt;
 pub mod lock;
+pub mod net;
 pub mod platform;
 pub mod settings;
 pub mod ui;

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::export::index::{self, Index};
 use crate::export::manifest::Manifest;
 use crate::export::pipeline::{self, Outcome};
+use crate::export::summary;
 use crate::export::{ExportPlan, Format};
 use crate::platform::{Dataset, TimeRange};
 use crate::ui::Style;
@@ -58,6 +59,10 @@ pub struct ExportArgs {
     /// Start over, discarding an unfinished or finished export in --out
     #[arg(long)]
     pub fresh: bool,
+
+    /// Do not download the product and SKU pictures into media/
+    #[arg(long)]
+    pub no_media: bool,
 
     /// Datasets fetched at the same time
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
@@ -174,6 +179,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         range: TimeRange { since: args.since, until: args.until },
         format: args.format,
         fresh: args.fresh,
+        media: !args.no_media,
         concurrency: args.jobs.into(),
         commit_bytes: args.checkpoint_mib << 20,
     };
@@ -213,11 +219,13 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         let verified = index.is_verified(&entry.dir, &entry.manifest_sha256);
         index.put(index::Entry { verified, ..entry });
     })?;
-    report(ctx, &dir, &manifest, note, started.elapsed().as_secs_f64());
+    let lines = tokio::task::block_in_place(|| summary::read(&dir, &manifest, &platform.datasets()))?;
+    crate::fsutil::write_atomic(&dir.join("README.txt"), summary::readme(&manifest, &lines).as_bytes())?;
+    report(ctx, &dir, &manifest, &lines, note, started.elapsed().as_secs_f64());
     Ok(())
 }
 
-fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, note: &str, secs: f64) {
+fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, lines: &[summary::Line], note: &str, secs: f64) {
     let ui = ctx.ui;
     let records: u64 = manifest.datasets.iter().map(|d| d.records).sum();
     let bytes: u64 = manifest.datasets.iter().map(|d| d.bytes).sum();
@@ -226,12 +234,14 @@ fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, note: &str,
         doc["dir"] = dir.display().to_string().into();
         ui.print_json(&doc);
     } else {
-        for d in &manifest.datasets {
-            let csv = match d.csv_files().count() {
-                0 => String::new(),
-                n => format!(" + {n} csv"),
-            };
-            ui.print(&format!("  {:<24} {:>10} records  {:>10}{csv}", d.name, d.records, human_bytes(d.bytes)));
+        ui.print(summary::table(lines).trim_end());
+    }
+    if !manifest.media.is_empty() || !manifest.media_missing.is_empty() {
+        let missing = manifest.media_missing.len();
+        let kept = format!("{} pictures kept in media/", manifest.media.len());
+        match missing {
+            0 => ui.note(&format!("  {kept}")),
+            n => ui.warn(&format!("{kept}; {n} could not be downloaded (listed in manifest.json, media_missing)")),
         }
     }
     ui.note(&format!(

@@ -178,6 +178,9 @@ mod tests {
                 CsvTable::main(&["id", "status", "buyer_message", "payment.total_amount"]),
                 CsvTable::child("line_items", "order_id", &["^id", "id", "product_id", "product_name"]),
             ],
+            media: Vec::new(),
+            time_field: None,
+            money: Vec::new(),
         };
         let mut w = CsvWriter::open(dir.path(), &spec, |_| 0).unwrap();
         let text = "a, \"quoted\"\nnew line — ünïcode";

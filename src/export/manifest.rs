@@ -115,6 +115,12 @@ pub struct Manifest {
     pub complete: bool,
     /// The datasets.
     pub datasets: Vec<DatasetEntry>,
+    /// The pictures kept in `media/`, in the order the records first name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<super::media::MediaEntry>,
+    /// The pictures that could not be kept, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_missing: Vec<super::media::MissingMedia>,
 }
 
 fn default_format() -> String {

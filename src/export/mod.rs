@@ -10,7 +10,9 @@ pub mod csv;
 pub mod hashed_file;
 pub mod index;
 pub mod manifest;
+pub mod media;
 pub mod pipeline;
+pub mod summary;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -59,6 +61,9 @@ impl ExportPlan {
             name: dataset,
             description: String::new(),
             csv: Vec::new(),
+            media: Vec::new(),
+            time_field: None,
+            money: Vec::new(),
         })
     }
 }
@@ -82,6 +87,8 @@ pub struct ExportPlan {
     pub range: TimeRange,
     /// Files per dataset.
     pub format: Format,
+    /// Download the pictures the records name into `media/` (`--no-media` turns it off).
+    pub media: bool,
     /// Start over even if a checkpoint or a finished export is there.
     pub fresh: bool,
     /// Datasets fetched at once.

@@ -22,7 +22,7 @@ use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
 use super::csv::CsvWriter;
 use super::hashed_file::{HashedFile, PrefixHash};
 use super::manifest::{self, DatasetEntry, FileEntry, Manifest, ShopRef, Tool};
-use super::{ExportPlan, Observer};
+use super::{ExportPlan, Observer, media};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::interrupt;
@@ -119,6 +119,22 @@ fn source(plan: &ExportPlan) -> Option<String> {
     plan.shop.data_changed_at.map(|t| t.to_rfc3339())
 }
 
+/// `--fresh` removes `media/` only when it holds nothing but pictures of ours (named by their
+/// SHA-256), so a folder someone else put there is never emptied.
+fn remove_our_media(dir: &Path) -> Result<()> {
+    let media = dir.join(media::DIR);
+    let Ok(entries) = std::fs::read_dir(&media) else { return Ok(()) };
+    let ours = |name: &str| {
+        let stem = name.split('.').next().unwrap_or("");
+        stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    let names: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    if names.iter().all(|n| ours(n)) {
+        std::fs::remove_dir_all(&media).map_err(|e| Error::io("cannot remove", &media, e))?;
+    }
+    Ok(())
+}
+
 /// Whether `dir` (listed as `entries`) holds an export of ours, finished or not: a checkpoint
 /// directory or lock file, or a `manifest.json` written by shopunlink. Any other `manifest.json` (a web app's,
 /// say) makes the directory someone else's, so `--fresh` never deletes in it.
@@ -173,6 +189,7 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
             }
         }
         let _ = std::fs::remove_dir_all(dir.join(checkpoint::DIR));
+        remove_our_media(dir)?;
     } else if let Some(ckpt) = Checkpoint::load(dir)? {
         if ckpt.fingerprint != fingerprint(plan) {
             return Err(Error::usage(format!(
@@ -560,7 +577,15 @@ pub async fn run(platform: Arc<dyn Platform>, plan: ExportPlan, observer: Arc<dy
     if let Some(e) = first_error {
         return Err(stopped(e, &run.plan.dir));
     }
-    finish(&run.plan, started_at, entries, resumed)
+    let media = if run.plan.media {
+        let stop = || run.should_stop();
+        media::download(run.platform.as_ref(), &run.plan.dir, &entries, &run.plan.specs, &stop)
+            .await
+            .map_err(|e| stopped(e, &run.plan.dir))?
+    } else {
+        media::Report::default()
+    };
+    finish(&run.plan, started_at, entries, media, resumed)
 }
 
 fn stopped(e: Error, dir: &Path) -> Error {
@@ -578,6 +603,7 @@ fn finish(
     plan: &ExportPlan,
     started_at: chrono::DateTime<Utc>,
     entries: Vec<DatasetEntry>,
+    media: media::Report,
     resumed: bool,
 ) -> Result<Outcome> {
     let manifest = Manifest {
@@ -592,6 +618,8 @@ fn finish(
         finished_at: Utc::now(),
         complete: true,
         datasets: entries,
+        media: media.kept,
+        media_missing: media.missing,
     };
     fsutil::sync_dir(&plan.dir);
     let sha256 = manifest.write(&plan.dir)?;

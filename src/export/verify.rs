@@ -127,6 +127,38 @@ fn check_csv(dir: &Path, entry: &FileEntry, problems: &mut Vec<String>) {
     }
 }
 
+/// Every kept picture is there, unaltered: `media/<name>` with its size and SHA-256.
+fn check_media(dir: &Path, manifest: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    for m in &manifest.media {
+        let inside = m.file.strip_prefix("media/").is_some_and(plain_name);
+        if !inside {
+            problems.push(format!("the manifest names a picture outside media/: {}", m.file));
+            continue;
+        }
+        let path = dir.join(&m.file);
+        match hash_file(&path) {
+            Err(e) => problems.push(io_problem(&path, &e)),
+            Ok((bytes, _)) if bytes != m.bytes => {
+                problems.push(format!("{} is {bytes} bytes, the manifest says {}", m.file, m.bytes));
+            }
+            Ok((_, sha)) if sha != m.sha256 => problems.push(format!("{} has been altered (sha256 differs)", m.file)),
+            Ok(_) => {}
+        }
+    }
+    let listed: std::collections::HashSet<&str> = manifest.media.iter().map(|m| m.file.as_str()).collect();
+    if let Ok(entries) = std::fs::read_dir(dir.join("media")) {
+        let mut extra: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .map(|n| format!("media/{n}"))
+            .filter(|n| !listed.contains(n.as_str()))
+            .collect();
+        extra.sort();
+        problems.extend(extra.into_iter().map(|n| format!("{n} is in the export directory but not in its manifest")));
+    }
+    problems
+}
+
 /// A manifest names files inside its own directory: a name that could lead out of it (a hand-edited
 /// `../../etc/passwd`) is a problem, never a path to read.
 fn plain_name(name: &str) -> bool {
@@ -285,6 +317,7 @@ pub fn verify(dir: &Path, allow_skipped: bool) -> Result<Report> {
         report.problems.push("the manifest says the export is not complete".into());
     }
     report.datasets = manifest.datasets.iter().map(|d| check_dataset(dir, d, allow_skipped)).collect();
+    report.problems.extend(check_media(dir, &manifest));
     report.problems.extend(unlisted(dir, &manifest));
     report.ok = report.problems.is_empty() && report.datasets.iter().all(|d| d.ok);
     report.manifest_sha256 = Some(sha);

@@ -254,6 +254,10 @@ impl Platform for WithDeclared {
         }
     }
 
+    async fn fetch_media(&self, url: &str, cap: u64) -> std::result::Result<crate::net::media::Media, String> {
+        self.inner.fetch_media(url, cap).await
+    }
+
     fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String> {
         if link.source == LinkSource::Declared {
             self.declared_steps(shop, link)

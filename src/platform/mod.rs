@@ -228,6 +228,14 @@ pub trait Platform: Send + Sync {
         Ok(())
     }
 
+    /// Downloads a picture a record names (a product image), at most `cap` bytes. The default is a
+    /// plain HTTP download under the API's safety rules and with no credential attached; a
+    /// platform that keeps its pictures elsewhere (the sandbox makes them) says so here. `Err`
+    /// says why in words the manifest records.
+    async fn fetch_media(&self, url: &str, cap: u64) -> std::result::Result<crate::net::media::Media, String> {
+        crate::net::media::fetch(url, cap).await
+    }
+
     /// For `support` links: the platform-specific part of a ready-to-send support request (who to
     /// contact, what they ask for). For `guided` links: the steps the owner must take.
     fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String>;

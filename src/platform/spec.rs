@@ -101,6 +101,35 @@ pub struct DatasetSpec {
     /// Its CSV tables, the main one first; none: no CSV for this dataset.
     #[serde(default)]
     pub csv: Vec<CsvTable>,
+    /// Where its records name pictures to keep (`main_images.*.urls.*`: `*` is every element of
+    /// an array); the export downloads each once into `media/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
+    /// The top-level field holding each record's time (Unix seconds), for the summary's first
+    /// and last date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_field: Option<String>,
+    /// The money the summary totals per currency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub money: Vec<MoneyField>,
+}
+
+/// A money amount in a record and its currency, as dotted paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyField {
+    /// What the sum is called ("paid by buyers").
+    pub label: String,
+    /// The amount's path (`payment.total_amount`), a decimal string.
+    pub amount: String,
+    /// The currency's path (`payment.currency`).
+    pub currency: String,
+}
+
+impl MoneyField {
+    /// A money field.
+    pub fn new(label: &str, amount: &str, currency: &str) -> MoneyField {
+        MoneyField { label: label.into(), amount: amount.into(), currency: currency.into() }
+    }
 }
 
 /// One CSV file of a dataset: a documented flattening of its records.

@@ -3,7 +3,7 @@
 //! the attack through before the fix it guards.
 #![cfg(unix)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,16 +33,6 @@ fn spawn_export(home: &Home, out: &str) -> Child {
 }
 
 /// Every regular file of an export but its manifest (which holds times), by name.
-fn data_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file() && e.file_name() != "manifest.json")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect();
-    files.sort();
-    files
-}
 
 fn checkpoint_path(home: &Home, out: &str) -> PathBuf {
     home.join(out).join(".shopunlink").join("checkpoint.json")
@@ -85,7 +75,7 @@ fn two_concurrent_exports_into_one_dir_one_wins_the_other_is_refused_at_once() {
     let home = home_with("60000");
     let (code, _, err) = home.run(&export_args("clean"));
     assert_eq!(code, 0, "{err}");
-    let expected = data_files(&home.join("clean"));
+    let expected = crate::common::export_files(&home.join("clean"));
     for round in 0..3 {
         let out = format!("both-{round}");
         let mut first = spawn_export(&home, &out);
@@ -104,7 +94,7 @@ fn two_concurrent_exports_into_one_dir_one_wins_the_other_is_refused_at_once() {
         assert_eq!(code, 1, "the second export was not refused: {err}");
         assert!(err.contains(&format!("process {}", first.id())), "the holder is not named: {err}");
         assert!(took < Duration::from_secs(3), "refused only after {took:?}");
-        assert!(data_files(&home.join(&out)) == expected, "the result differs from a clean export");
+        assert!(crate::common::export_files(&home.join(&out)) == expected, "the result differs from a clean export");
         assert_eq!(home.run(&["verify", &out]).0, 0);
     }
 }
@@ -142,6 +132,9 @@ fn verify_refuses_symlinked_data_files_and_manifests() {
         std::fs::create_dir(home.join("copy")).unwrap();
         for entry in std::fs::read_dir(home.join("exp")).unwrap() {
             let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                continue;
+            }
             std::fs::copy(entry.path(), home.join("copy").join(entry.file_name())).unwrap();
         }
         // The link points at an identical copy: only its being a link is wrong.
@@ -171,7 +164,7 @@ fn a_tampered_checkpoint_never_yields_a_different_export() {
     let home = home_with("20000");
     let (code, _, err) = home.run(&export_args("clean"));
     assert_eq!(code, 0, "{err}");
-    let expected = data_files(&home.join("clean"));
+    let expected = crate::common::export_files(&home.join("clean"));
     type Edit = fn(&mut Value);
     let edits: [(&str, Edit); 7] = [
         ("records", |c| {
@@ -198,7 +191,7 @@ fn a_tampered_checkpoint_never_yields_a_different_export() {
         let (code, _, err) = home.run(&export_args(&out));
         tries += 1;
         if code == 0 {
-            assert!(data_files(&home.join(&out)) == expected, "{what}: exit 0 with different data");
+            assert!(crate::common::export_files(&home.join(&out)) == expected, "{what}: exit 0 with different data");
         } else {
             assert_eq!(code, 8, "{what}: {err}");
             assert!(err.contains("checkpoint.json") && err.contains("--fresh"), "{what}: {err}");

@@ -96,3 +96,21 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
 }
+
+/// Every file an export holds but its manifest and `README.txt` (which carry times), pictures in
+/// `media/` included, sorted by name: what two equal exports must agree on byte for byte.
+pub fn export_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for (sub, prefix) in [(dir.to_owned(), ""), (dir.join("media"), "media/")] {
+        let Ok(entries) = std::fs::read_dir(&sub) else { continue };
+        for e in entries.map(|e| e.unwrap()).filter(|e| e.file_type().unwrap().is_file()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if prefix.is_empty() && (name == "manifest.json" || name == "README.txt") {
+                continue;
+            }
+            files.push((format!("{prefix}{name}"), std::fs::read(e.path()).unwrap()));
+        }
+    }
+    files.sort();
+    files
+}

@@ -89,6 +89,10 @@ pub struct Config {
     pub open_returns: usize,
     /// The detail call of this product answers "does not exist" (it vanished after the search).
     pub vanished_product: Option<usize>,
+    /// The media host refuses some pictures (see `MediaResponder`).
+    pub media_faults: bool,
+    /// Added to every picture the media host sends.
+    pub media_latency: Duration,
     /// A misbehaving server on some paths (the chaos tests).
     pub hostile: Option<Hostile>,
 }
@@ -128,6 +132,8 @@ impl Default for Config {
             affiliates: true,
             open_returns: 0,
             vanished_product: None,
+            media_faults: false,
+            media_latency: Duration::ZERO,
             hostile: None,
         }
     }
@@ -170,7 +176,7 @@ const WITHDRAWAL_TYPES: [&str; 4] = ["WITHDRAW", "SETTLE", "TRANSFER", "REVERSE"
 impl Data {
     /// Deterministic records in deliberately uneven formatting (spaces, escapes, `1.0e2`) so any
     /// re-serialisation on the client's side shows up as a difference.
-    fn new(c: &Config, t0: i64) -> Data {
+    fn new(c: &Config, t0: i64, media: &str) -> Data {
         // Every record lies between t0 and the fake's "now" (t0 + HISTORY): a shop has no records
         // from the future, and an export that began after the fake started is up to date.
         let step = |n: usize, usual: i64| usual.min(HISTORY / n.max(1) as i64);
@@ -245,7 +251,7 @@ impl Data {
             })
             .collect();
         let (returns, cancellations) = aftersales(c, t0, &orders);
-        let product_details = (0..c.products).map(|i| product_detail(&products, i)).collect();
+        let product_details = (0..c.products).map(|i| product_detail(&products, i, media)).collect();
         let affiliate_orders = if c.affiliates { affiliate_orders(t0) } else { Vec::new() };
         Data {
             t0,
@@ -301,10 +307,12 @@ fn aftersales(c: &Config, t0: i64, orders: &[Rec]) -> (Vec<Rec>, Vec<Rec>) {
 }
 
 /// The full record of product `i`: what the detail call serves as `data`.
-fn product_detail(products: &[Rec], i: usize) -> Rec {
+fn product_detail(products: &[Rec], i: usize, media: &str) -> Rec {
     let p = &products[i];
+    // Every product shows its own picture; every third SKU shares picture 0 (kept once).
+    let sku_img = if i % 3 == 0 { format!("{media}/img/0.png") } else { format!("{media}/img/sku{i}.png") };
     let text = format!(
-        r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}","status":"{}","create_time":{},"description":"<p>Rose \"{i}\"</p>","product_attributes":[{{"id":"100392","name":"Size","values":[{{"name":"30 ml"}}]}}],"skus":[{{"id":"sku{i}","price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#,
+        r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}","status":"{}","create_time":{},"description":"<p>Rose \"{i}\"</p>","main_images":[{{"urls":["{media}/img/{i}.png"],"width":24}}],"product_attributes":[{{"id":"100392","name":"Size","values":[{{"name":"30 ml"}}]}}],"skus":[{{"id":"sku{i}","sales_attributes":[{{"sku_img":{{"urls":["{sku_img}"]}}}}],"price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#,
         p.status, p.time
     );
     Rec { time: p.time, status: p.status, text: text.into() }
@@ -382,6 +390,8 @@ struct State {
     seen: Vec<Seen>,
     /// `(open collaboration, creator open id)` pairs removed through the API.
     removed_creators: Vec<(String, String)>,
+    /// Every request the media host answered (path, query, headers).
+    media_seen: Arc<Mutex<Vec<String>>>,
     /// Target collaborations ended through the API.
     ended_targets: Vec<String>,
 }
@@ -390,7 +400,52 @@ struct State {
 pub struct Fake {
     api: MockServer,
     auth: MockServer,
+    media: MockServer,
     state: Arc<Mutex<State>>,
+}
+
+/// The picture the media host serves at `name` (`3.png`, `sku4.png`): a few deterministic bytes
+/// with a PNG signature, enough to be kept and compared.
+pub fn picture(name: &str) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(name.bytes().cycle().take(64 + name.len() * 7));
+    bytes
+}
+
+/// The media host: pictures at `/img/NAME`; with `media_faults`, `1.png` is missing (404), `2.png`
+/// answers a web page, `4.png` is larger than the cap. Every request's headers and query are kept,
+/// so a test can prove no credential reached it.
+struct MediaResponder {
+    faults: bool,
+    latency: Duration,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for MediaResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let headers: Vec<String> =
+            request.headers.iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or(""))).collect();
+        lock_seen(&self.seen).push(format!(
+            "{} {}\n{}",
+            request.url.path(),
+            request.url.query().unwrap_or(""),
+            headers.join("\n")
+        ));
+        let name = request.url.path().trim_start_matches("/img/");
+        let base = ResponseTemplate::new(200).set_delay(self.latency);
+        match name {
+            "1.png" if self.faults => ResponseTemplate::new(404),
+            "2.png" if self.faults => base.set_body_raw("<html>oops</html>", "text/html"),
+            "4.png" if self.faults => {
+                base.insert_header("content-type", "image/png").set_body_bytes(vec![0u8; 33 << 20])
+            }
+            _ => base.insert_header("content-type", "image/png").set_body_bytes(picture(name)),
+        }
+    }
+}
+
+fn lock_seen(seen: &Mutex<Vec<String>>) -> MutexGuard<'_, Vec<String>> {
+    seen.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 const AFF_TARGET: &str = "/affiliate_seller/202409/target_collaborations/";
@@ -959,8 +1014,14 @@ impl Fake {
     pub async fn start_async(config: Config) -> Fake {
         // HISTORY ago, on the hour: fixed for the run, so the last records are just before now.
         let t0 = (now() - HISTORY) / 3600 * 3600;
+        let media = MockServer::builder().disable_request_recording().start().await;
+        let media_seen = Arc::new(Mutex::new(Vec::new()));
+        let responder =
+            MediaResponder { faults: config.media_faults, latency: config.media_latency, seen: media_seen.clone() };
+        Mock::given(any()).respond_with(responder).mount(&media).await;
         let state = State {
-            data: Arc::new(Data::new(&config, t0)),
+            data: Arc::new(Data::new(&config, t0, &media.uri())),
+            media_seen,
             access_token: ACCESS_TOKEN.into(),
             refresh_token: REFRESH_TOKEN.into(),
             expired_token: None,
@@ -998,7 +1059,7 @@ impl Fake {
         }
         Mock::given(any()).respond_with(ApiResponder(state.clone())).with_priority(5).mount(&api).await;
         Mock::given(any()).respond_with(AuthResponder(state.clone())).mount(&auth).await;
-        Fake { api, auth, state }
+        Fake { api, auth, media, state }
     }
 
     /// Starts the fake from synchronous code (the servers run on their own threads).
@@ -1070,6 +1131,16 @@ impl Fake {
     }
 
     /// The webhook subscriptions deleted, in order (event types).
+    /// Every request the media host received: path, query and headers.
+    pub fn media_requests(&self) -> Vec<String> {
+        lock_seen(&self.state().media_seen).clone()
+    }
+
+    /// The media host's address.
+    pub fn media_base(&self) -> String {
+        self.media.uri()
+    }
+
     pub fn removed_creators(&self) -> Vec<(String, String)> {
         self.state().removed_creators.clone()
     }

@@ -2,7 +2,6 @@
 //! result is byte-identical to an export that was never interrupted (SPEC §8, issue 4).
 #![cfg(unix)]
 
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,17 +21,6 @@ fn spawn_export(home: &Home, out: &str) -> Child {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
 }
 
-fn dataset_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file() && e.file_name() != "manifest.json")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect();
-    files.sort();
-    files
-}
-
 /// A tiny deterministic generator, so every seed kills at its own reproducible moment.
 fn moment(seed: u64, span: Duration) -> Duration {
     let x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ 0xdead_beef;
@@ -44,14 +32,14 @@ fn reference(home: &Home) -> (Vec<(String, Vec<u8>)>, Duration) {
     let (code, _, err) =
         home.run(&["export", "--out", "reference", "--format", "both", "--jobs", "3", "--checkpoint-mib", "1"]);
     assert_eq!(code, 0, "{err}");
-    (dataset_files(&home.join("reference")), started.elapsed())
+    (crate::common::export_files(&home.join("reference")), started.elapsed())
 }
 
 fn finish_and_compare(home: &Home, out: &str, expected: &[(String, Vec<u8>)]) {
     let (code, _, err) =
         home.run(&["export", "--out", out, "--format", "both", "--jobs", "3", "--checkpoint-mib", "1"]);
     assert_eq!(code, 0, "resume failed: {err}");
-    let got = dataset_files(&home.join(out));
+    let got = crate::common::export_files(&home.join(out));
     assert_eq!(got.len(), expected.len());
     for ((name, bytes), (ename, ebytes)) in got.iter().zip(expected) {
         assert_eq!(name, ename);

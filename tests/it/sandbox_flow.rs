@@ -81,6 +81,22 @@ fn export_then_verify_passes_and_files_are_private() {
     assert_eq!(doc["datasets"][0]["records"], 3000);
     let report = home.json(&["verify", dir.to_str().unwrap()], 0);
     assert_eq!(report["ok"], true);
+    // Product pictures, made by the sandbox, kept once each under their hash; a summary to read.
+    let media = doc["media"].as_array().expect("pictures");
+    assert!(media.len() >= 100, "{}", media.len());
+    let readme = std::fs::read_to_string(dir.join("README.txt")).unwrap();
+    assert!(readme.contains("paid by buyers") && readme.contains("shopunlink verify"), "{readme}");
+    let picture = dir.join(media[0]["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&picture).unwrap();
+    bytes[20] ^= 0x40;
+    std::fs::write(&picture, &bytes).unwrap();
+    let (code, _, err) = home.run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains(media[0]["file"].as_str().unwrap()), "names the picture: {err}");
+    bytes[20] ^= 0x40;
+    std::fs::write(&picture, &bytes).unwrap();
+    // The failed verify withdrew the verified mark; the restored export earns it again.
+    assert_eq!(home.json(&["verify", dir.to_str().unwrap()], 0)["ok"], true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -155,11 +171,11 @@ fn two_fresh_homes_export_byte_identical_files() {
         let (code, _, err) = home.run(&["export", "--out", "x", "--format", "both"]);
         assert_eq!(code, 0, "{err}");
     }
-    let files: Vec<_> = std::fs::read_dir(a.join("x")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(files.len() > 8, "{files:?}");
-    for name in files.iter().filter(|n| *n != "manifest.json") {
-        let (x, y) = (std::fs::read(a.join("x").join(name)).unwrap(), std::fs::read(b.join("x").join(name)).unwrap());
-        assert!(x == y, "{name:?} differs between homes");
+    let (x, y) = (crate::common::export_files(&a.join("x")), crate::common::export_files(&b.join("x")));
+    assert!(x.len() > 8 && x.iter().any(|(n, _)| n.starts_with("media/")), "{} files", x.len());
+    assert_eq!(x.len(), y.len());
+    for ((name, bytes), (other, other_bytes)) in x.iter().zip(&y) {
+        assert!(name == other && bytes == other_bytes, "{name:?} differs between homes");
     }
     // SPEC §8: `csv` is the main table's {file, bytes, sha256}; nested lists' tables beside it.
     let manifest: serde_json::Value =

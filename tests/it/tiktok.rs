@@ -930,3 +930,97 @@ fn tiktok_a_listing_that_vanished_before_its_detail_call_is_left_out_not_fatal()
     assert!(err.contains("vanished"), "it is said: {err}");
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+fn manifest_of(home: &Home, dir: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(home.join(dir).join("manifest.json")).expect("manifest")).expect("JSON")
+}
+
+#[test]
+fn tiktok_pictures_are_kept_once_verified_and_never_see_the_token() {
+    let fake = Fake::start(Config { media_faults: true, products: 30, ..Config::default() });
+    let home = Home::new();
+    let (code, _, err) = run(&home, &fake, &["export", "--out", "exp"]);
+    assert_eq!(code, 0, "the export completes despite bad pictures: {err}");
+    assert!(err.contains("3 could not be downloaded"), "{err}");
+    assert_eq!(lines(&home, "exp", "product_details"), fake.records("product_details", None, None));
+    let m = manifest_of(&home, "exp");
+    let media = m["media"].as_array().expect("media");
+    // 30 products' pictures, the SKUs' own (two in three) and the shared picture 0: each once.
+    let missing: Vec<_> =
+        m["media_missing"].as_array().unwrap().iter().map(|x| x["reason"].as_str().unwrap()).collect();
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert!(missing.iter().any(|r| r.contains("HTTP 404")), "{missing:?}");
+    assert!(missing.iter().any(|r| r.contains("not an image (text/html)")), "{missing:?}");
+    assert!(missing.iter().any(|r| r.contains("cap")), "{missing:?}");
+    assert_eq!(media.len() + missing.len(), 30 + 20 + 1 - 1, "picture 0 is both a product's and the shared SKU's");
+    for entry in media {
+        let url = entry["url"].as_str().unwrap();
+        let served = fake_tiktok::picture(url.rsplit('/').next().unwrap());
+        let kept = std::fs::read(home.join("exp").join(entry["file"].as_str().unwrap())).unwrap();
+        assert_eq!(kept, served, "{url} is kept exactly as served");
+        assert!(!entry["records"].as_array().unwrap().is_empty());
+    }
+    let shared = media.iter().find(|e| e["url"].as_str().unwrap().ends_with("/img/0.png")).unwrap();
+    assert!(shared["records"].as_array().unwrap().len() > 1, "one file for every record naming it: {shared}");
+    #[cfg(unix)]
+    assert_eq!(mode(&home.join("exp").join(media[0]["file"].as_str().unwrap())), 0o600);
+    let requests = fake.media_requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert!(!r.to_lowercase().contains("x-tts-access-token") && !r.contains(fake_tiktok::ACCESS_TOKEN), "{r}");
+        assert!(!r.contains(fake_tiktok::APP_SECRET) && !r.contains("sign="), "{r}");
+    }
+    assert_eq!(run(&home, &fake, &["verify", "exp"]).0, 0);
+    // A flipped byte in a picture fails verify, naming the file.
+    let victim = home.join("exp").join(media[1]["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&victim, bytes).unwrap();
+    let (code, _, err) = run(&home, &fake, &["verify", "exp"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains(media[1]["file"].as_str().unwrap()), "{err}");
+    // --no-media keeps none.
+    let (code, _, err) =
+        run(&home, &fake, &["export", "--out", "plain", "--no-media", "--datasets", "product_details"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!home.join("plain/media").exists() && manifest_of(&home, "plain")["media"].is_null());
+}
+
+#[test]
+fn tiktok_a_kill_while_pictures_download_resumes_byte_identical() {
+    let config = Config { products: 40, media_latency: Duration::from_millis(40), ..Config::default() };
+    let fake = Fake::start(config);
+    let (home, clean) = (Home::new(), Home::new());
+    let args = ["export", "--out", "exp", "--datasets", "product_details,orders"];
+    assert_eq!(run(&clean, &fake, &args).0, 0);
+    let mut all = vec!["--platform", "tiktok"];
+    all.extend_from_slice(&args);
+    let mut cmd = home.std_cmd(&all);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn");
+    let started = Instant::now();
+    // Kill once some pictures are kept but not all (40 products: about 70 pictures, 40 ms each, four at a time).
+    loop {
+        let kept = std::fs::read_dir(home.join("exp/media")).map(|d| d.count()).unwrap_or(0);
+        if kept >= 8 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the pictures never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(!home.join("exp/manifest.json").exists(), "killed before the end");
+    let (code, _, err) = run(&home, &fake, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(crate::common::export_files(&home.join("exp")) == crate::common::export_files(&clean.join("exp")));
+    let (a, b) = (manifest_of(&home, "exp"), manifest_of(&clean, "exp"));
+    assert_eq!(a["media"], b["media"], "the same pictures, in the same order");
+    assert_eq!(run(&home, &fake, &["verify", "exp"]).0, 0);
+}

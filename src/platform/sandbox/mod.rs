@@ -8,6 +8,7 @@
 mod aftersales;
 pub mod cli;
 pub mod economy;
+mod png;
 mod records;
 mod rng;
 pub mod world;
@@ -297,6 +298,18 @@ impl Platform for Sandbox {
                 small_page(keys, req.cursor, |k| records::withdrawal(&e, k))
             }
         }
+    }
+
+    /// The sandbox's pictures are made, not fetched: `sandbox://media/<product>-<k>.png` is a tiny
+    /// PNG drawn from the world's seed and the name, so two homes keep the same bytes.
+    async fn fetch_media(&self, url: &str, _cap: u64) -> std::result::Result<crate::net::media::Media, String> {
+        let name = url.strip_prefix("sandbox://media/").and_then(|n| n.strip_suffix(".png"));
+        let Some(name) = name.filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        else {
+            return Err(format!("the sandbox has no picture at {url}"));
+        };
+        let seed = name.bytes().fold(self.snapshot().params.seed, |h, b| rng::mix(h ^ u64::from(b)));
+        Ok(crate::net::media::Media { bytes: png::picture(seed), content_type: "image/png".into() })
     }
 
     async fn start_challenge(&self, _shop: &Shop, link: &Link) -> Result<Option<Challenge>> {

@@ -14,12 +14,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::base_url;
 use super::limiter::Limiter;
 use super::retry::{self, Backoff};
 use super::session::{LOGIN_HINT, Session, Token};
 use super::sign;
 use crate::error::{Error, Result};
+use crate::net as base_url;
 
 /// Connecting must not take longer than this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

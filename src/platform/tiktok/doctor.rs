@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::base_url;
 use super::settings::{self, TiktokSettings};
+use crate::net as base_url;
 use crate::platform::{HealthCheck as Check, PlatformContext};
 
 /// How long one probe may take.

@@ -3,11 +3,10 @@
 //! One concern per file: [`sign`] (HMAC signing), [`client`] (signed HTTP, envelope, errors),
 //! [`retry`] and [`limiter`] (backoff and the client-side rate limit), [`session`] (tokens and
 //! their one-time refresh), [`api`] (endpoints and their `data`), [`datasets`] (paged export),
-//! [`readiness`] and [`links`] (status and the guided disconnect), [`token`] and [`base_url`].
+//! [`readiness`] and [`links`] (status and the guided disconnect), [`token`]; base URLs and the HTTP client are [`crate::net`]'s.
 
 pub mod affiliates;
 pub mod api;
-pub mod base_url;
 pub mod client;
 pub mod datasets;
 pub mod doctor;
@@ -111,8 +110,8 @@ impl Tiktok {
     /// The concrete platform (for tests and benchmarks that drive it without the registry).
     pub fn new(ctx: &PlatformContext) -> Result<Tiktok> {
         let tiktok = TiktokSettings::resolve(&ctx.settings)?;
-        let api = base_url::checked(&ctx.settings.origin(&settings::API_BASE), &tiktok.api_base)?;
-        base_url::checked(&ctx.settings.origin(&settings::AUTH_BASE), &tiktok.auth_base)?;
+        let api = crate::net::checked(&ctx.settings.origin(&settings::API_BASE), &tiktok.api_base)?;
+        crate::net::checked(&ctx.settings.origin(&settings::AUTH_BASE), &tiktok.auth_base)?;
         let credentials = ctx.credentials.load(&ctx.profile)?;
         let session = Session::new(&ctx.profile, tiktok.clone(), ctx.credentials.clone(), credentials);
         let session = Arc::new(session.with_state_dir(&ctx.state_dir));

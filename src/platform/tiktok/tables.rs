@@ -2,6 +2,7 @@
 //! names, what they hold and their CSV tables (README, "CSV columns").
 
 use crate::error::{Error, Result};
+use crate::platform::spec::MoneyField;
 use crate::platform::{CsvTable, Dataset, DatasetSpec};
 
 /// The datasets a TikTok Shop has, in export order.
@@ -119,7 +120,43 @@ impl Known {
 
     /// The dataset's description for the export.
     pub fn spec(self) -> DatasetSpec {
-        DatasetSpec { name: self.dataset(), description: self.description().into(), csv: self.csv() }
+        let media = match self {
+            Known::ProductDetails => {
+                vec!["main_images.*.urls.*".into(), "skus.*.sales_attributes.*.sku_img.urls.*".into()]
+            }
+            _ => Vec::new(),
+        };
+        DatasetSpec {
+            name: self.dataset(),
+            description: self.description().into(),
+            csv: self.csv(),
+            media,
+            time_field: Some(self.time_field().into()),
+            money: self.money(),
+        }
+    }
+
+    fn time_field(self) -> &'static str {
+        match self {
+            Known::Statements => "statement_time",
+            Known::StatementTransactions => "order_create_time",
+            _ => "create_time",
+        }
+    }
+
+    fn money(self) -> Vec<MoneyField> {
+        match self {
+            Known::Orders => vec![MoneyField::new("paid by buyers", "payment.total_amount", "payment.currency")],
+            Known::Statements => vec![MoneyField::new("settled", "settlement_amount", "currency")],
+            Known::StatementTransactions => vec![MoneyField::new("revenue", "revenue_amount", "currency")],
+            Known::Payments => vec![MoneyField::new("paid out", "amount.value", "amount.currency")],
+            Known::Withdrawals => vec![MoneyField::new("moved", "amount", "currency")],
+            Known::Returns => vec![MoneyField::new("refunded", "refund_amount.refund_total", "refund_amount.currency")],
+            Known::Cancellations => {
+                vec![MoneyField::new("refunded", "refund_amount.refund_total", "refund_amount.currency")]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use url::{Host, Url};
 
 use crate::error::{Error, Result};
 
+pub mod media;
+
 /// The environment variable naming a PEM bundle of extra trusted root certificates, as curl,
 /// OpenSSL, Python and git honour it: how a corporate TLS-inspecting proxy's CA gets trusted.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
@@ -93,15 +95,13 @@ pub fn client_with_roots(
 pub fn redirect_error(endpoint: &str, status: u16, location: Option<&str>) -> Error {
     let host = location.and_then(|l| Url::parse(l).ok()).and_then(|u| u.host_str().map(str::to_owned));
     let to = host.map_or_else(String::new, |h| format!(" to {h}"));
-    Error::platform(format!(
-        "TikTok {endpoint} answered HTTP {status}, a redirect{to}, which shopunlink does not follow"
-    ))
-    .with_hint("a redirect could carry the access token elsewhere: set the base URL to the final host")
-    .with_detail("endpoint", endpoint)
-    .with_detail("http_status", status)
+    Error::platform(format!("{endpoint} answered HTTP {status}, a redirect{to}, which shopunlink does not follow"))
+        .with_hint("a redirect could carry the access token elsewhere: set the base URL to the final host")
+        .with_detail("endpoint", endpoint)
+        .with_detail("http_status", status)
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
