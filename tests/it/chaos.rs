@@ -31,9 +31,6 @@ fn spawn_export(home: &Home, out: &str) -> Child {
     let mut cmd = home.std_cmd(&export_args(out));
     cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
 }
-
-/// Every regular file of an export but its manifest (which holds times), by name.
-
 fn checkpoint_path(home: &Home, out: &str) -> PathBuf {
     home.join(out).join(".shopunlink").join("checkpoint.json")
 }

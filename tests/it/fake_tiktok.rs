@@ -310,7 +310,7 @@ fn aftersales(c: &Config, t0: i64, orders: &[Rec]) -> (Vec<Rec>, Vec<Rec>) {
 fn product_detail(products: &[Rec], i: usize, media: &str) -> Rec {
     let p = &products[i];
     // Every product shows its own picture; every third SKU shares picture 0 (kept once).
-    let sku_img = if i % 3 == 0 { format!("{media}/img/0.png") } else { format!("{media}/img/sku{i}.png") };
+    let sku_img = if i.is_multiple_of(3) { format!("{media}/img/0.png") } else { format!("{media}/img/sku{i}.png") };
     let text = format!(
         r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}","status":"{}","create_time":{},"description":"<p>Rose \"{i}\"</p>","main_images":[{{"urls":["{media}/img/{i}.png"],"width":24}}],"product_attributes":[{{"id":"100392","name":"Size","values":[{{"name":"30 ml"}}]}}],"skus":[{{"id":"sku{i}","sales_attributes":[{{"sku_img":{{"urls":["{sku_img}"]}}}}],"price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#,
         p.status, p.time
@@ -400,7 +400,8 @@ struct State {
 pub struct Fake {
     api: MockServer,
     auth: MockServer,
-    media: MockServer,
+    /// Kept so the media host runs as long as the fake.
+    _media: MockServer,
     state: Arc<Mutex<State>>,
 }
 
@@ -1059,7 +1060,7 @@ impl Fake {
         }
         Mock::given(any()).respond_with(ApiResponder(state.clone())).with_priority(5).mount(&api).await;
         Mock::given(any()).respond_with(AuthResponder(state.clone())).mount(&auth).await;
-        Fake { api, auth, media, state }
+        Fake { api, auth, _media: media, state }
     }
 
     /// Starts the fake from synchronous code (the servers run on their own threads).
@@ -1134,11 +1135,6 @@ impl Fake {
     /// Every request the media host received: path, query and headers.
     pub fn media_requests(&self) -> Vec<String> {
         lock_seen(&self.state().media_seen).clone()
-    }
-
-    /// The media host's address.
-    pub fn media_base(&self) -> String {
-        self.media.uri()
     }
 
     pub fn removed_creators(&self) -> Vec<(String, String)> {
