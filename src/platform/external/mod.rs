@@ -1,0 +1,3 @@
+//! External platforms: a `shopunlink-platform-NAME` executable behind the plugin protocol.
+
+pub mod rpc;
