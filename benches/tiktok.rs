@@ -27,12 +27,11 @@ use std::time::{Duration, Instant};
 use fake_tiktok::{Config, Fake};
 use shopunlink::credentials::{CredentialStore, Credentials, MemoryStore, Secret};
 use shopunlink::platform::tiktok::Tiktok;
-use shopunlink::platform::{Dataset, PageRequest, Platform, PlatformContext, TimeRange};
-use shopunlink::settings::TiktokSettings;
+use shopunlink::platform::{Dataset, PageRequest, Platform, PlatformContext, PlatformSettings, TimeRange};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shopunlink");
 /// A limit high enough never to wait, for the export comparison.
-const UNLIMITED: u32 = 100_000;
+const UNLIMITED: u32 = 1_000;
 
 fn shop_config(latency_ms: u64) -> Config {
     Config {
@@ -91,11 +90,17 @@ fn platform(fake: &Fake, rate_limit: u32) -> Tiktok {
     let ctx = PlatformContext {
         profile: "default".into(),
         state_dir: std::env::temp_dir(),
-        tiktok: TiktokSettings {
-            api_base: fake.api_base(),
-            auth_base: fake.auth_base(),
-            rate_limit,
-            retry_base_ms: 10,
+        settings: PlatformSettings {
+            env: [
+                ("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base()),
+                ("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base()),
+                ("SHOPUNLINK_TIKTOK_RATE_LIMIT", rate_limit.to_string()),
+                ("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "10".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            ..Default::default()
         },
         credentials: store,
     };
@@ -123,7 +128,7 @@ async fn sequential(fake: &Fake) -> Duration {
     let tiktok = platform(fake, UNLIMITED);
     let started = Instant::now();
     let shop = tiktok.shops().await.expect("shops").remove(0);
-    for dataset in Dataset::ALL {
+    for dataset in tiktok.datasets().into_iter().map(|d| d.name) {
         drain(&tiktok, &shop, dataset).await;
     }
     started.elapsed()
@@ -139,7 +144,7 @@ async fn limiter_run(rate: u32, tasks: usize) -> (usize, Duration) {
     let mut handles = Vec::new();
     for _ in 0..tasks {
         let (tiktok, shop) = (tiktok.clone(), shop.clone());
-        handles.push(tokio::spawn(async move { drain(&tiktok, &shop, Dataset::Orders).await }));
+        handles.push(tokio::spawn(async move { drain(&tiktok, &shop, Dataset::new("orders")).await }));
     }
     for h in handles {
         h.await.expect("task");

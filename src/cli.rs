@@ -24,7 +24,7 @@ pub struct Cli {
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Platform to talk to: sandbox (default) or tiktok [env: SHOPUNLINK_PLATFORM]
+    /// Platform to talk to: sandbox (default), tiktok, or a plugin NAME [env: SHOPUNLINK_PLATFORM]
     #[arg(long, global = true, value_name = "NAME")]
     pub platform: Option<String>,
 
@@ -71,7 +71,9 @@ pub enum Command {
     Export(commands::export::ExportArgs),
     Verify(commands::verify::VerifyArgs),
     Disconnect(commands::disconnect::DisconnectArgs),
-    Sandbox(commands::sandbox::SandboxArgs),
+    Links(commands::links::LinksArgs),
+    #[command(flatten)]
+    Platform(crate::platform::PlatformCommand),
     Completions(commands::completions::CompletionsArgs),
     Auth(commands::auth::AuthArgs),
     Doctor(commands::doctor::DoctorArgs),

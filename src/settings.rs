@@ -14,6 +14,7 @@ use crate::cli::{ColorChoice, GlobalArgs};
 use crate::credentials::{EnvStore, Secret};
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::platform::{self, PlatformSettings};
 
 /// Every environment variable the program reads.
 pub mod env {
@@ -35,87 +36,19 @@ pub mod env {
     pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
     /// Log filter, overrides -v/-q.
     pub const RUST_LOG: &str = "RUST_LOG";
-    /// TikTok app key.
-    pub const TIKTOK_APP_KEY: &str = "SHOPUNLINK_TIKTOK_APP_KEY";
-    /// TikTok app secret.
-    pub const TIKTOK_APP_SECRET: &str = "SHOPUNLINK_TIKTOK_APP_SECRET";
-    /// TikTok access token.
-    pub const TIKTOK_ACCESS_TOKEN: &str = "SHOPUNLINK_TIKTOK_ACCESS_TOKEN";
-    /// TikTok refresh token.
-    pub const TIKTOK_REFRESH_TOKEN: &str = "SHOPUNLINK_TIKTOK_REFRESH_TOKEN";
-    /// TikTok API base URL.
-    pub const TIKTOK_API_BASE: &str = "SHOPUNLINK_TIKTOK_API_BASE";
-    /// TikTok token (auth) base URL.
-    pub const TIKTOK_AUTH_BASE: &str = "SHOPUNLINK_TIKTOK_AUTH_BASE";
     /// Keyring backend: `os` (default) or `none` (behave as if no keyring were reachable, as in
     /// a container; tests use it so they never need a keyring daemon).
     pub const KEYRING: &str = "SHOPUNLINK_KEYRING";
     /// Base32 TOTP secret for `disconnect`, for CI jobs that keep it in their secret store.
     pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
-    /// First retry delay of the TikTok client in milliseconds (tests set it near zero).
-    pub const TIKTOK_RETRY_BASE_MS: &str = "SHOPUNLINK_TIKTOK_RETRY_BASE_MS";
-    /// TikTok requests per second per API; overrides the profile's `rate_limit`.
-    pub const TIKTOK_RATE_LIMIT: &str = "SHOPUNLINK_TIKTOK_RATE_LIMIT";
 }
 
-/// Default TikTok Shop API host (SPEC §7).
-pub const DEFAULT_TIKTOK_API_BASE: &str = "https://open-api.tiktokglobalshop.com";
-/// Default TikTok Shop token host (SPEC §7).
-pub const DEFAULT_TIKTOK_AUTH_BASE: &str = "https://auth.tiktok-shops.com";
+/// The keys every profile may set, whatever its platform.
+pub const PROFILE_KEYS: &[&str] = &["platform", "shop", "export_dir"];
 
-/// Settings of the `tiktok` platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TiktokSettings {
-    /// API base URL.
-    pub api_base: String,
-    /// Token endpoint base URL.
-    pub auth_base: String,
-    /// Client-side limit, requests per second per endpoint for each app + shop.
-    pub rate_limit: u32,
-    /// First retry delay in milliseconds; later retries double it (with jitter).
-    pub retry_base_ms: u64,
-}
-
-/// Default client-side limit: TikTok's own, 50 requests per second per API.
-pub const DEFAULT_TIKTOK_RATE_LIMIT: u32 = 50;
-
-/// What `SHOPUNLINK_TIKTOK_RATE_LIMIT` accepts. Below TikTok's 50 suits an app shared with other
-/// jobs; the ceiling catches a slip of the keyboard (an extra zero) before it earns a run of 429s.
-pub const TIKTOK_RATE_LIMITS: std::ops::RangeInclusive<u32> = 1..=1000;
-
-/// The rate limit from the environment's value, else the profile's, else the default; a value
-/// outside [`TIKTOK_RATE_LIMITS`] is a usage error naming the variable.
-fn tiktok_rate_limit(env_value: Option<String>, config: Option<u32>) -> Result<u32> {
-    let Some(text) = env_value else {
-        return match config {
-            // Zero would stall every request forever; say so instead of guessing what was meant.
-            Some(0) => Err(Error::usage("rate_limit in config.toml must be at least 1 request per second")
-                .with_detail("key", "rate_limit")),
-            other => Ok(other.unwrap_or(DEFAULT_TIKTOK_RATE_LIMIT)),
-        };
-    };
-    match text.trim().parse::<u32>() {
-        Ok(n) if TIKTOK_RATE_LIMITS.contains(&n) => Ok(n),
-        _ => Err(Error::usage(format!(
-            "{} must be a whole number of requests per second from {} to {}, not {text:?}",
-            env::TIKTOK_RATE_LIMIT,
-            TIKTOK_RATE_LIMITS.start(),
-            TIKTOK_RATE_LIMITS.end()
-        ))
-        .with_hint(format!(
-            "TikTok allows {DEFAULT_TIKTOK_RATE_LIMIT} per second per API; unset {} to use the profile's rate_limit",
-            env::TIKTOK_RATE_LIMIT
-        ))
-        .with_detail("env", env::TIKTOK_RATE_LIMIT)),
-    }
-}
-
-/// Default first retry delay of the TikTok client.
-pub const DEFAULT_TIKTOK_RETRY_BASE_MS: u64 = 500;
-
-/// One profile's section of `config.toml`.
+/// One profile's section of `config.toml`: the keys every platform shares, and the platform's
+/// own (checked against what the platform declares, [`crate::platform::Provider::settings`]).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
     /// Platform for this profile.
     pub platform: Option<String>,
@@ -123,14 +56,9 @@ pub struct ProfileConfig {
     pub shop: Option<String>,
     /// Default export directory parent.
     pub export_dir: Option<PathBuf>,
-    /// TikTok API base URL.
-    pub api_base: Option<String>,
-    /// TikTok token base URL.
-    pub auth_base: Option<String>,
-    /// TikTok requests per second per endpoint.
-    pub rate_limit: Option<u32>,
-    /// TikTok app service id, for the seller authorization URL of `auth login`.
-    pub service_id: Option<String>,
+    /// The platform's own keys.
+    #[serde(flatten)]
+    pub platform_keys: toml::Table,
 }
 
 /// The whole `config.toml`.
@@ -171,8 +99,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     /// `SHOPUNLINK_OTP`.
     pub otp: Option<Secret>,
-    /// TikTok settings.
-    pub tiktok: TiktokSettings,
+    /// What the platform reads for itself: `SHOPUNLINK_*` variables and its config keys.
+    pub platform_settings: PlatformSettings,
     /// Credentials from the environment.
     pub env_credentials: EnvStore,
     /// Which keyring backend to use (`SHOPUNLINK_KEYRING`).
@@ -216,25 +144,23 @@ impl Settings {
             .clone()
             .or_else(|| var(env::PLATFORM))
             .or_else(|| profile_config.platform.clone())
-            .unwrap_or_else(|| "sandbox".into());
+            .unwrap_or_else(|| platform::DEFAULT.into());
 
         let stdin_tty = std::io::stdin().is_terminal();
         let stderr_tty = std::io::stderr().is_terminal();
         let no_input = global.no_input || var(env::NO_INPUT).is_some_and(|v| v != "0") || var(env::CI).is_some();
         let (color_stdout, color_stderr) = colors(global.color, std::io::stdout().is_terminal(), stderr_tty);
 
-        let tiktok = TiktokSettings {
-            api_base: var(env::TIKTOK_API_BASE)
-                .or_else(|| profile_config.api_base.clone())
-                .unwrap_or_else(|| DEFAULT_TIKTOK_API_BASE.into()),
-            auth_base: var(env::TIKTOK_AUTH_BASE)
-                .or_else(|| profile_config.auth_base.clone())
-                .unwrap_or_else(|| DEFAULT_TIKTOK_AUTH_BASE.into()),
-            rate_limit: tiktok_rate_limit(var(env::TIKTOK_RATE_LIMIT), profile_config.rate_limit)?,
-            retry_base_ms: var(env::TIKTOK_RETRY_BASE_MS)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DEFAULT_TIKTOK_RETRY_BASE_MS),
+        check_platform_keys(&config_path, &config)?;
+        let platform_settings = PlatformSettings {
+            env: std::env::vars().filter(|(k, v)| k.starts_with("SHOPUNLINK_") && !v.is_empty()).collect(),
+            config: profile_config.platform_keys.clone(),
+            config_path: config_path.clone(),
         };
+        let env_credentials = EnvStore::for_platform(&platform, &platform_settings.env);
+        if let Ok(provider) = platform::provider(&platform) {
+            provider.check_settings(&platform_settings)?;
+        }
         Ok(Settings {
             platform,
             profile,
@@ -249,13 +175,8 @@ impl Settings {
             config_path,
             state_dir,
             otp: var(env::OTP).map(Secret::new),
-            tiktok,
-            env_credentials: EnvStore {
-                app_key: var(env::TIKTOK_APP_KEY),
-                app_secret: var(env::TIKTOK_APP_SECRET).map(Secret::new),
-                access_token: var(env::TIKTOK_ACCESS_TOKEN).map(Secret::new),
-                refresh_token: var(env::TIKTOK_REFRESH_TOKEN).map(Secret::new),
-            },
+            platform_settings,
+            env_credentials,
             keyring: keyring_choice()?,
             totp_secret: var(env::TOTP_SECRET).map(Secret::new),
         })
@@ -273,7 +194,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
     let stderr_tty = std::io::stderr().is_terminal();
     let (color_stdout, color_stderr) = colors(global.color, std::io::stdout().is_terminal(), stderr_tty);
     Settings {
-        platform: "sandbox".into(),
+        platform: platform::DEFAULT.into(),
         profile: "default".into(),
         profile_config: ProfileConfig::default(),
         json: global.json,
@@ -286,12 +207,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
         config_path: PathBuf::new(),
         state_dir: PathBuf::new(),
         otp: None,
-        tiktok: TiktokSettings {
-            api_base: DEFAULT_TIKTOK_API_BASE.into(),
-            auth_base: DEFAULT_TIKTOK_AUTH_BASE.into(),
-            rate_limit: DEFAULT_TIKTOK_RATE_LIMIT,
-            retry_base_ms: DEFAULT_TIKTOK_RETRY_BASE_MS,
-        },
+        platform_settings: PlatformSettings::default(),
         env_credentials: EnvStore::default(),
         keyring: KeyringChoice::Disabled,
         totp_secret: None,
@@ -338,9 +254,7 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
             key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default()
         ))
         .with_cause(e.message())
-        .with_hint(
-            "fix or remove the file; keys per profile: platform, shop, export_dir, api_base, auth_base, rate_limit, service_id",
-        );
+        .with_hint(format!("fix or remove the file; keys per profile: {}", known_keys(None).join(", ")));
         if let Some(l) = line {
             err = err.with_detail("line", l);
         }
@@ -349,6 +263,83 @@ pub fn load_config(path: &Path) -> Result<ConfigFile> {
         }
         err.with_detail("path", path.display().to_string())
     })
+}
+
+/// The keys a profile of `platform` may set (every platform's when it names none).
+fn known_keys(platform: Option<&str>) -> Vec<&'static str> {
+    let mut keys = PROFILE_KEYS.to_vec();
+    let providers = platform::REGISTRY.iter().filter(|p| platform.is_none_or(|n| p.name() == n));
+    keys.extend(providers.flat_map(|p| p.settings()).filter_map(|s| s.key));
+    keys.dedup();
+    keys
+}
+
+/// Refuses a key that neither every profile nor the profile's platform knows, naming the file,
+/// line and key, so a typo (`rate_limt`) is never silently ignored. A platform that is not built
+/// in (a plugin) declares its keys at run time, so its profiles' keys are checked by it.
+pub fn check_platform_keys(path: &Path, config: &ConfigFile) -> Result<()> {
+    for (name, profile) in &config.profiles {
+        let platform = profile.platform.as_deref();
+        if platform.is_some_and(|p| platform::provider(p).is_err()) {
+            continue;
+        }
+        let known = known_keys(platform);
+        for (key, value) in &profile.platform_keys {
+            let problem = if known.contains(&key.as_str()) {
+                value_problem(key, value)
+            } else {
+                Some((format!("unknown key `{key}`"), format!("keys for this profile: {}", known.join(", "))))
+            };
+            if let Some((cause, hint)) = problem {
+                return Err(key_error(path, name, key, cause, hint));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with a platform key's value, asking every platform that reads the key.
+fn value_problem(key: &str, value: &toml::Value) -> Option<(String, String)> {
+    let alone =
+        PlatformSettings { config: [(key.to_owned(), value.clone())].into_iter().collect(), ..Default::default() };
+    let readers = platform::REGISTRY.iter().filter(|p| p.settings().iter().any(|s| s.key == Some(key)));
+    readers
+        .filter_map(|p| p.check_settings(&alone).err())
+        .map(|e| (e.message().to_owned(), e.hints().join("; ")))
+        .next()
+}
+
+fn key_error(path: &Path, profile: &str, key: &str, cause: String, hint: String) -> Error {
+    let text = fsutil::read_optional(path).ok().flatten().unwrap_or_default();
+    let line = line_of(&text, profile, key);
+    let mut err = Error::usage(format!(
+        "{}{} is not a valid config file (key `profiles.{profile}.{key}`)",
+        path.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default(),
+    ))
+    .with_cause(cause)
+    .with_hint(hint)
+    .with_detail("key", format!("profiles.{profile}.{key}"))
+    .with_detail("path", path.display().to_string());
+    if let Some(l) = line {
+        err = err.with_detail("line", l);
+    }
+    err
+}
+
+/// The 1-based line where `key` is set in `[profiles.<profile>]`.
+fn line_of(text: &str, profile: &str, key: &str) -> Option<usize> {
+    let mut in_profile = false;
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            let h = h.trim_matches(['[', ']', ' ']);
+            in_profile = h == format!("profiles.{profile}") || h == format!("profiles.\"{profile}\"");
+        } else if in_profile && t.split_once('=').is_some_and(|(k, _)| k.trim().trim_matches('"') == key) {
+            return Some(n + 1);
+        }
+    }
+    None
 }
 
 /// The dotted key on 1-based `line` of a TOML text (`profiles.acme.rate_limit`), or the table
@@ -371,22 +362,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_limit_env_beats_config_and_is_checked() {
-        assert_eq!(tiktok_rate_limit(None, None).unwrap(), DEFAULT_TIKTOK_RATE_LIMIT);
-        assert_eq!(tiktok_rate_limit(None, Some(20)).unwrap(), 20);
-        assert!(tiktok_rate_limit(None, Some(0)).is_err());
-        assert_eq!(tiktok_rate_limit(Some(" 7 ".into()), Some(20)).unwrap(), 7);
-        assert_eq!(tiktok_rate_limit(Some("1000".into()), None).unwrap(), 1000);
-        for bad in ["0", "1001", "-5", "fast", "2.5"] {
-            let e = tiktok_rate_limit(Some(bad.into()), Some(20)).unwrap_err();
-            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
-            assert!(e.message().contains(env::TIKTOK_RATE_LIMIT), "{e}");
-        }
-    }
-
-    #[test]
     fn config_errors_name_the_dotted_key() {
-        let text = "[profiles.default]\nplatform = \"sandbox\"\n\n[profiles.acme]\nrate_limit = \"fast\"\n";
+        let text = "[profiles.default]\nplatform = \"example\"\n\n[profiles.acme]\nrate_limit = \"fast\"\n";
         assert_eq!(key_at(text, 5).as_deref(), Some("profiles.acme.rate_limit"));
         assert_eq!(key_at(text, 4).as_deref(), Some("profiles.acme"));
         assert_eq!(key_at(text, 3), None);
@@ -397,8 +374,8 @@ mod tests {
     fn unknown_key_names_file_line_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.toml");
-        std::fs::write(&p, "[profiles.default]\nplatform = \"sandbox\"\ncolour = \"red\"\n").unwrap();
-        let e = load_config(&p).unwrap_err();
+        std::fs::write(&p, "[profiles.default]\nshop = \"x\"\ncolour = \"red\"\n").unwrap();
+        let e = check_platform_keys(&p, &load_config(&p).unwrap()).unwrap_err();
         assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
         assert!(e.message().contains("config.toml:3"), "{}", e.message());
         assert!(e.to_string().contains("colour"), "{e}");

@@ -178,6 +178,17 @@ impl Ui {
         answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
     }
 
+    /// Asks a yes/no question (default no). Without a terminal, fails with exit 2 naming `flag`.
+    pub fn ask_yes_no(&self, question: &str, flag: &str) -> Result<bool> {
+        self.require_interactive(question, flag)?;
+        interrupt::set_in_prompt(true);
+        let answer = tokio::task::block_in_place(|| {
+            dialoguer::Confirm::new().with_prompt(question).default(false).interact_on(&Term::stderr())
+        });
+        interrupt::set_in_prompt(false);
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+    }
+
     /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
     pub fn prompt_secret(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
@@ -276,5 +287,36 @@ impl crate::export::Observer for ExportProgress {
             bar.set_length(records);
             bar.finish_with_message("done");
         }
+    }
+}
+
+/// Platforms talk to the user only through this (their login flows and own subcommands).
+impl crate::platform::Interaction for Ui {
+    fn print(&self, text: &str) {
+        Ui::print(self, text);
+    }
+
+    fn print_json_value(&self, doc: &serde_json::Value) {
+        self.print_json(doc);
+    }
+
+    fn note(&self, text: &str) {
+        Ui::note(self, text);
+    }
+
+    fn warn(&self, text: &str) {
+        Ui::warn(self, text);
+    }
+
+    fn prompt(&self, question: &str, flag: &str) -> Result<String> {
+        Ui::prompt(self, question, flag)
+    }
+
+    fn prompt_secret(&self, question: &str, flag: &str) -> Result<crate::credentials::Secret> {
+        Ui::prompt_secret(self, question, flag).map(crate::credentials::Secret::new)
+    }
+
+    fn read_stdin(&self, what: &str) -> Result<String> {
+        Ui::read_stdin(self, what)
     }
 }

@@ -9,7 +9,7 @@ use super::{Ctx, select_shop};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::export::index::Index;
-use crate::platform::{DisconnectMode, Link, LinkState, Platform, Shop};
+use crate::platform::{DisconnectMode, Link, LinkSource, LinkState, Platform, Shop};
 use crate::ui::{Style, Ui};
 use crate::unlink::audit::AuditLog;
 use crate::unlink::execute::{self, Actor};
@@ -59,6 +59,16 @@ pub struct DisconnectArgs {
     #[arg(long)]
     pub allow_pending_funds: bool,
 
+    /// A suspected breach: revoke an app, partner or marketing link now, without the export check
+    /// (never without the second factor); the receipt records it
+    #[arg(long)]
+    pub emergency: bool,
+
+    /// For links only the owner can cut (declared links): the owner has done it in the platform's
+    /// own UI; record it and write the receipt
+    #[arg(long)]
+    pub owner_done: bool,
+
     /// For guided links: wait until the link is gone [default: 10m] (e.g. 90s, 5m, 1h)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = parse_duration)]
     pub wait: Option<Duration>,
@@ -90,6 +100,7 @@ struct Job<'a> {
     shop: Shop,
     link: Link,
     started_at: chrono::DateTime<Utc>,
+    emergency: bool,
 }
 
 impl Job<'_> {
@@ -115,6 +126,9 @@ impl Job<'_> {
             performed: Vec::new(),
             request_ids: Vec::new(),
             verified_gone: false,
+            verified: false,
+            confirmed_by: None,
+            emergency: self.emergency,
             recovered: false,
             receipt_file: None,
             support_request: None,
@@ -151,18 +165,25 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         Err(e) => return Err(e),
     };
     let link = locate::find(&shop, &args.link)?.clone();
-    let job = Job { ctx, platform, shop, link, started_at: Utc::now() };
+    let job = Job { ctx, platform, shop, link, started_at: Utc::now(), emergency: args.emergency };
     if job.link.state == LinkState::Unlinked {
         return already_gone(&job).await;
     }
+    if job.link.state == LinkState::AwaitingOwner && job.link.source == LinkSource::Declared {
+        return owner_step(&job, args.owner_done, None).await;
+    }
     let readiness = job.platform.readiness(&job.shop).await?;
     let index = Index::load(&ctx.settings.state_dir)?;
-    let overrides = Overrides { unexported: args.allow_unexported, pending_funds: args.allow_pending_funds };
+    let overrides = Overrides {
+        unexported: args.allow_unexported,
+        pending_funds: args.allow_pending_funds,
+        emergency: args.emergency,
+    };
     let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await;
     let pre =
         preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides, &changed);
     print_preflight(ctx.ui, &pre);
-    let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir);
+    let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir, !args.yes);
     if args.dry_run {
         print_plan(ctx.ui, &job.link, &plan);
         // Blocked or not, a dry run's JSON is its receipt: the plan and every check, beside the
@@ -189,10 +210,16 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         Established { preflight: pre.checks.clone(), export: export_ref(&pre), second_factor: Some(passed.clone()) };
     let outcome =
         execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
-    let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
     if !outcome.manual_steps.is_empty() {
         print_manual_steps(ctx.ui, &outcome.manual_steps);
     }
+    if job.link.source == LinkSource::Declared {
+        let mut receipt = job.receipt("awaiting_owner", &pre, Some(plan));
+        receipt.second_factor = Some(passed);
+        receipt.performed = outcome.performed;
+        return owner_step(&job, args.owner_done, Some(receipt)).await;
+    }
+    let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
     let checked = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await;
     let guided = job.link.disconnect == DisconnectMode::Guided;
     // A guided disconnect has already forgotten the tokens, so a rerun could not finish its
@@ -227,6 +254,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     receipt.performed = outcome.performed;
     receipt.request_ids = outcome.request_ids;
     receipt.verified_gone = gone;
+    receipt.verified = gone;
     let receipt = record(&job, receipt, &audit)?;
     match wait {
         Some(waited) if !gone => Err(wait_ran_out(&job, waited, &receipt)),
@@ -235,6 +263,59 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The owner's part of a declared link: they cut it in the platform's own UI and say so, here or
+/// with `--owner-done`. The tool cannot see such a link, so the receipt says the owner confirmed
+/// it (`verified: false, confirmed_by: "owner"`). Without a confirmation the link stays
+/// `awaiting_owner` and a rerun picks up here. `receipt` is this run's, when it did the earlier
+/// steps; a rerun builds one from the audit log's record of them.
+async fn owner_step(job: &Job<'_>, owner_done: bool, receipt: Option<Receipt>) -> Result<()> {
+    let ctx = job.ctx;
+    let audit = AuditLog::new(&ctx.settings.state_dir);
+    let mut receipt = match receipt {
+        Some(r) => r,
+        None => rebuilt_receipt(job, &audit)?,
+    };
+    if receipt.performed.is_empty() {
+        print_manual_steps(ctx.ui, &job.platform.manual_steps(&job.shop, &job.link));
+    }
+    let place = job.platform.display_name();
+    let done = owner_done
+        || (ctx.ui.is_interactive() && ctx.ui.ask_yes_no(&format!("Done in {place}'s own UI?"), "--owner-done")?);
+    if !done {
+        let receipt = record(job, receipt, &audit)?;
+        ctx.ui.print(&format!(
+            "{} stays listed as awaiting the owner. Once you have unlinked it in {place}'s own UI, run: \
+             shopunlink disconnect {} --owner-done",
+            job.link.handle, job.link.handle
+        ));
+        ctx.ui.print_json(&receipt);
+        return Ok(());
+    }
+    job.platform.owner_confirmed(&job.shop, &job.link).await?;
+    receipt.outcome = "disconnected";
+    receipt.confirmed_by = Some("owner");
+    receipt.finished_at = Utc::now();
+    let receipt = record(job, receipt, &audit)?;
+    report(job, &receipt);
+    Ok(())
+}
+
+/// A receipt for a rerun that finds the tool's part already done: what the earlier run had
+/// established comes from the audit log.
+fn rebuilt_receipt(job: &Job<'_>, audit: &AuditLog) -> Result<Receipt> {
+    let pre = Preflight { checks: Vec::new(), export: None };
+    let mut receipt = job.receipt("awaiting_owner", &pre, None);
+    if let Some(attempt) = audit.unfinished(job.platform.name(), &job.shop.id, &job.link.id)? {
+        receipt.request_ids = attempt.request_ids;
+        if let Some(e) = attempt.details.and_then(|d| serde_json::from_value::<Established>(d).ok()) {
+            receipt.preflight = e.preflight;
+            receipt.export = e.export;
+            receipt.second_factor = e.second_factor;
+        }
+    }
+    Ok(receipt)
 }
 
 /// `--wait` ran out with the link still listed. Everything the tool can do is done and in the
@@ -289,6 +370,7 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     let mut receipt = job.receipt("disconnected", &pre, None);
     receipt.recovered = true;
     receipt.verified_gone = true;
+    receipt.verified = true;
     receipt.request_ids = attempt.request_ids;
     // What the interrupted run had established before it asked the platform.
     if let Some(established) = attempt.details.and_then(|d| serde_json::from_value::<Established>(d).ok()) {
@@ -372,9 +454,10 @@ fn report(job: &Job<'_>, receipt: &Receipt) {
     let path = receipt.receipt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     if ui.is_json() {
         ui.print_json(receipt);
-    } else if receipt.verified_gone {
+    } else if receipt.verified_gone || receipt.confirmed_by.is_some() {
+        let how = if receipt.verified_gone { "" } else { " (as you confirmed)" };
         ui.print(&format!(
-            "{} {} is disconnected from {}",
+            "{} {} is disconnected from {}{how}",
             ui.paint(Style::Green, "✓"),
             job.link.handle,
             job.shop.name
@@ -395,7 +478,7 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
     let s = &job.shop;
     let l = &job.link;
     let mut text = format!(
-        "Subject: Please remove {handle} from TikTok Shop {shop} ({id})\n\n\
+        "Subject: Please remove {handle} from {platform} shop {shop} ({id})\n\n\
          Hello,\n\nplease unlink the account {handle} ({kind}, \"{name}\", link id {link_id}) from our shop \
          {shop} (shop id {id}, region {region}). It was linked on {since}.\n\n\
          We are the shop owner; {records} and understand that {handle} will lose access to the shop \
@@ -406,6 +489,7 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
             "we chose to go ahead without a verified export of our records"
         },
         handle = l.handle,
+        platform = job.platform.display_name(),
         shop = s.name,
         id = s.id,
         kind = l.kind.as_str(),

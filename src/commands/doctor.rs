@@ -30,7 +30,7 @@ pub struct DoctorArgs {
 /// Runs `doctor`.
 pub async fn run(ctx: &Ctx<'_>, args: DoctorArgs) -> Result<()> {
     let shops = shops(ctx).await;
-    let report = doctor::diagnose(ctx.settings, &ctx.credential_chain(), shops).await;
+    let report = doctor::diagnose(ctx.settings, &ctx.credential_chain(), &ctx.platform_context(), shops).await;
     if ctx.ui.is_json() {
         ctx.ui.print_json(&serde_json::json!({
             "schema_version": 1,

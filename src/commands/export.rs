@@ -38,8 +38,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Comma-separated datasets [default: all]: orders, products, statements,
-    /// statement_transactions, payments, withdrawals
+    /// Comma-separated datasets [default: all the platform has, e.g. orders, products,
+    /// statements, statement_transactions, payments, withdrawals]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub datasets: Vec<Dataset>,
 
@@ -155,10 +155,14 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
     }
     let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
     let shop = select_shop(platform.shops().await?, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
-    let supported = platform.datasets();
+    let specs = platform.datasets();
+    let supported: Vec<_> = specs.iter().map(|s| s.name).collect();
     let datasets = if args.datasets.is_empty() { supported.clone() } else { args.datasets.clone() };
     if let Some(d) = datasets.iter().find(|d| !supported.contains(d)) {
-        return Err(Error::usage(format!("the {} platform has no {d} dataset", platform.name())));
+        let names: Vec<_> = supported.iter().map(|d| d.as_str()).collect();
+        return Err(Error::usage(format!("the {} platform has no {d} dataset", platform.name()))
+            .with_hint(format!("known datasets: {}", names.join(", ")))
+            .with_detail("flag", "--datasets"));
     }
     let mut plan = ExportPlan {
         dir: args.out.clone().unwrap_or_default(),
@@ -166,6 +170,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         profile: ctx.settings.profile.clone(),
         shop: shop.clone(),
         datasets,
+        specs,
         range: TimeRange { since: args.since, until: args.until },
         format: args.format,
         fresh: args.fresh,

@@ -17,19 +17,17 @@ use crate::settings::env;
 #[command(verbatim_doc_comment)]
 pub struct ManArgs {}
 
-/// Environment variables and what they do, for the ENVIRONMENT section (SPEC §3, §7).
-const ENVIRONMENT: &[(&str, &str)] = &[
-    (env::HOME, "Root for config.toml and state/ (receipts, audit log, sandbox, credentials file)."),
+/// Environment variables every platform shares, for the ENVIRONMENT section (SPEC §3, §7); each
+/// platform's own follow, from its [`crate::platform::Provider::settings`].
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        env::HOME,
+        "Root for config.toml and state/ (receipts, audit log, declared links, platform state, credentials file).",
+    ),
     (env::PLATFORM, "Platform, as --platform."),
     (env::PROFILE, "Profile, as --profile."),
     (env::NO_INPUT, "1: never prompt, as --no-input. CI (any value) does the same."),
     (env::OTP, "The second-factor code for disconnect, as --otp."),
-    (env::TIKTOK_APP_KEY, "TikTok app key (auth login reads it instead of prompting)."),
-    (env::TIKTOK_APP_SECRET, "TikTok app secret (auth login reads it instead of prompting)."),
-    (env::TIKTOK_ACCESS_TOKEN, "TikTok access token; when set, the environment is the credential source."),
-    (env::TIKTOK_REFRESH_TOKEN, "TikTok refresh token."),
-    (env::TIKTOK_API_BASE, "TikTok API base URL; plain http only to loopback."),
-    (env::TIKTOK_AUTH_BASE, "TikTok token host base URL; plain http only to loopback."),
     (env::KEYRING, "os (default) or none: behave as if no OS keyring were reachable."),
     (env::TOTP_SECRET, "Base32 TOTP secret of the profile, for CI."),
     (env::NO_COLOR, "Any value: no colour (unless --color always)."),
@@ -45,8 +43,8 @@ pub fn run(ctx: &Ctx<'_>, _args: ManArgs) -> Result<()> {
         .map_err(|e| Error::internal("cannot render the manual page").with_cause(e))?;
     let mut page = String::from_utf8_lossy(&buf).into_owned();
     page.push_str(".SH ENVIRONMENT\n");
-    for (name, what) in ENVIRONMENT {
-        page.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(name), roff(what)));
+    for (name, what) in environment() {
+        page.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(&name), roff(&what)));
     }
     page.push_str(".SH \"EXIT STATUS\"\n");
     for (code, what) in EXIT_CODES {
@@ -54,6 +52,19 @@ pub fn run(ctx: &Ctx<'_>, _args: ManArgs) -> Result<()> {
     }
     ctx.ui.print_raw(&page);
     Ok(())
+}
+
+/// Every environment variable the program reads: the shared ones, then each platform's.
+pub fn environment() -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = ENVIRONMENT.iter().map(|(n, w)| ((*n).to_owned(), (*w).to_owned())).collect();
+    for provider in crate::platform::REGISTRY {
+        for s in provider.settings() {
+            if let Some(env) = s.env {
+                all.push((env.to_owned(), s.help.to_owned()));
+            }
+        }
+    }
+    all
 }
 
 /// Exit codes (SPEC §4).

@@ -5,8 +5,8 @@ pub mod completions;
 pub mod disconnect;
 pub mod doctor;
 pub mod export;
+pub mod links;
 pub mod man;
-pub mod sandbox;
 pub mod status;
 pub mod verify;
 
@@ -39,7 +39,7 @@ impl Ctx<'_> {
         PlatformContext {
             profile: self.settings.profile.clone(),
             state_dir: self.settings.state_dir.clone(),
-            tiktok: self.settings.tiktok.clone(),
+            settings: self.settings.platform_settings.clone(),
             credentials: self.credential_store(),
         }
     }
@@ -63,7 +63,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<()> {
         Command::Export(args) => export::run(ctx, args).await,
         Command::Verify(args) => verify::run(ctx, args).await,
         Command::Disconnect(args) => disconnect::run(ctx, args).await,
-        Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Links(args) => links::run(ctx, args).await,
+        Command::Platform(command) => platform::run_command(command, &ctx.platform_context(), ctx.ui).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Auth(args) => auth::run(ctx, args).await,
         Command::Doctor(args) => doctor::run(ctx, args).await,

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::{Ctx, select_shop};
 use crate::error::Result;
 use crate::export::index::Index;
-use crate::platform::{Link, LinkState, Readiness, Shop};
+use crate::platform::spec::{fill, kind_spec};
+use crate::platform::{KindSpec, Link, LinkSource, LinkState, Readiness, Shop};
 use crate::ui::{Style, Ui};
 use crate::unlink::preflight::{self, Check, Overrides};
 
@@ -46,10 +47,28 @@ struct ReadinessDoc {
     blockers: Vec<Blocker>,
 }
 
+/// A link with what stands in the way of cutting it and the platform's rules for it.
+#[derive(Debug, Serialize)]
+struct LinkDoc {
+    #[serde(flatten)]
+    link: Link,
+    blockers: Vec<Blocker>,
+    rules: Vec<Rule>,
+}
+
+/// One of the platform's rules for a kind of link.
+#[derive(Debug, Serialize)]
+struct Rule {
+    code: &'static str,
+    message: String,
+}
+
 #[derive(Debug, Serialize)]
 struct ShopDoc {
-    #[serde(flatten)]
-    shop: Shop,
+    id: String,
+    name: String,
+    region: String,
+    links: Vec<LinkDoc>,
     readiness: ReadinessDoc,
 }
 
@@ -61,6 +80,28 @@ struct StatusDoc<'a> {
     shops: Vec<ShopDoc>,
 }
 
+/// The checks that stand in the way (warnings, such as open orders for an app, do not).
+fn blockers(checks: &[Check]) -> Vec<Blocker> {
+    checks
+        .iter()
+        .filter(|c| !c.ok && c.severity == preflight::Severity::Blocker)
+        .map(|c| Blocker { code: c.code.clone(), message: c.message.clone(), hint: c.hint.clone() })
+        .collect()
+}
+
+/// The platform's rules for `link`'s kind, in words.
+fn rules(spec: &KindSpec, shop: &Shop, link: &Link) -> Vec<Rule> {
+    let mut out = Vec::new();
+    if let Some(h) = spec.min_link_age_hours {
+        out.push(Rule { code: "min_link_age", message: format!("unlink only {h} h after linking") });
+    }
+    if let Some(max) = spec.max_per_shop {
+        out.push(Rule { code: "max_per_shop", message: format!("at most {max} per shop") });
+    }
+    out.extend(spec.limits.iter().map(|l| Rule { code: "limit", message: fill(l, shop, link) }));
+    out
+}
+
 /// Runs `status`.
 pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     let platform = ctx.platform()?;
@@ -70,23 +111,35 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     }
     let index = Index::load(&ctx.settings.state_dir)?;
     let mut docs = Vec::new();
+    let kinds = platform.link_kinds();
     for shop in shops {
         let readiness = platform.readiness(&shop).await?;
         let changed = preflight::changed_since_export(platform.as_ref(), &shop, &index).await;
-        let checks =
-            preflight::run(&shop, None, &readiness, &index, platform.as_ref(), Overrides::default(), &changed).checks;
+        let checks_for = |link: Option<&Link>| {
+            preflight::run(&shop, link, &readiness, &index, platform.as_ref(), Overrides::default(), &changed).checks
+        };
         let last_export = index.latest(platform.name(), &shop.id).map(|e| LastExport {
             dir: e.dir.display().to_string(),
             finished_at: e.finished_at,
             verified: e.verified,
         });
-        let blockers = checks
+        let links = shop
+            .links
             .iter()
-            // Warnings (open orders where no official account is linked) are not in the way.
-            .filter(|c| !c.ok && c.severity == preflight::Severity::Blocker)
-            .map(|c: &Check| Blocker { code: c.code.clone(), message: c.message.clone(), hint: c.hint.clone() })
+            .map(|l| LinkDoc {
+                link: l.clone(),
+                blockers: if l.state == LinkState::Linked { blockers(&checks_for(Some(l))) } else { Vec::new() },
+                rules: rules(&kind_spec(&kinds, l.kind), &shop, l),
+            })
             .collect();
-        docs.push(ShopDoc { shop, readiness: ReadinessDoc { platform: readiness, last_export, blockers } });
+        let readiness = ReadinessDoc { blockers: blockers(&checks_for(None)), platform: readiness, last_export };
+        docs.push(ShopDoc {
+            id: shop.id.clone(),
+            name: shop.name.clone(),
+            region: shop.region.clone(),
+            links,
+            readiness,
+        });
     }
     let doc = StatusDoc { schema_version: 1, platform: platform.name(), profile: &ctx.settings.profile, shops: docs };
     if ctx.ui.is_json() {
@@ -99,17 +152,19 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
 
 fn link_row(ui: &Ui, l: &Link) -> String {
     let state = match l.state {
-        LinkState::Linked => ui.paint(Style::Green, "linked  "),
-        LinkState::Unlinked => ui.paint(Style::Dim, "unlinked"),
+        LinkState::Linked => ui.paint(Style::Green, "linked        "),
+        LinkState::AwaitingOwner => ui.paint(Style::Yellow, "awaiting owner"),
+        LinkState::Unlinked => ui.paint(Style::Dim, "unlinked      "),
     };
     let since = l.linked_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into());
+    let declared = if l.source == LinkSource::Declared { " (declared)" } else { "" };
     format!(
         "  {:<22} {:<18} {state}  {:<10}  {:<8}  {}",
         l.handle,
         l.kind.as_str(),
         since,
         l.disconnect.as_str(),
-        ui.paint(Style::Dim, &l.display_name)
+        ui.paint(Style::Dim, &format!("{}{declared}", l.display_name))
     )
 }
 
@@ -118,48 +173,56 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
         if n > 0 {
             ui.print("");
         }
-        let shop = &s.shop;
         ui.print(&format!(
             "{}  {}",
-            ui.paint(Style::Bold, &shop.name),
-            ui.paint(
-                Style::Dim,
-                &format!("shop {} · {} · {} · profile {}", shop.id, shop.region, doc.platform, doc.profile)
-            )
+            ui.paint(Style::Bold, &s.name),
+            ui.paint(Style::Dim, &format!("shop {} · {} · {} · profile {}", s.id, s.region, doc.platform, doc.profile))
         ));
         ui.print("");
         ui.print(&ui.paint(
             Style::Dim,
-            &format!("  {:<22} {:<18} {:<8}  {:<10}  {:<8}  {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
+            &format!("  {:<22} {:<18} {:<14}  {:<10}  {:<8}  {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
         ));
-        for l in &shop.links {
-            ui.print(&link_row(ui, l));
+        for l in &s.links {
+            ui.print(&link_row(ui, &l.link));
+            for b in &l.blockers {
+                ui.print(&format!("      {} {}", ui.paint(Style::Red, "✗"), b.message));
+            }
         }
-        let r = &s.readiness;
-        ui.print("");
-        let funds = r.platform.pending_funds.as_ref().map_or("none".to_owned(), |m| m.to_string());
-        ui.print(&format!("  pending funds     {funds}"));
-        ui.print(&format!("  withdrawals       {} processing", r.platform.processing_withdrawals));
-        ui.print(&format!("  open orders       {}", r.platform.open_orders));
-        ui.print(&format!("  active listings   {}", r.platform.active_listings));
-        let export = r.last_export.as_ref().map_or("none".to_owned(), |e| {
-            format!(
-                "{} ({}, {})",
-                e.dir,
-                e.finished_at.format("%Y-%m-%d %H:%M UTC"),
-                if e.verified { "verified" } else { "not verified" }
-            )
-        });
-        ui.print(&format!("  last export       {export}"));
-        if r.blockers.is_empty() {
-            ui.print(&format!("\n  {}", ui.paint(Style::Green, "ready: nothing stands in the way")));
-        } else {
-            ui.print(&format!("\n  {}", ui.paint(Style::Bold, "Before you disconnect")));
-            for b in &r.blockers {
-                ui.print(&format!("  {} {}", ui.paint(Style::Red, "✗"), b.message));
-                if let Some(h) = &b.hint {
-                    ui.print(&format!("      {}", ui.paint(Style::Dim, h)));
-                }
+        print_readiness(ui, &s.readiness);
+    }
+}
+
+fn print_readiness(ui: &Ui, r: &ReadinessDoc) {
+    ui.print("");
+    let funds = r.platform.pending_funds.as_ref().map_or("none".to_owned(), |m| m.to_string());
+    ui.print(&format!("  pending funds     {funds}"));
+    ui.print(&format!("  withdrawals       {} processing", r.platform.processing_withdrawals));
+    ui.print(&format!("  open orders       {}", r.platform.open_orders));
+    if r.platform.open_returns > 0 {
+        ui.print(&format!("  open returns      {}", r.platform.open_returns));
+    }
+    ui.print(&format!("  active listings   {}", r.platform.active_listings));
+    let export = r.last_export.as_ref().map_or("none".to_owned(), |e| {
+        format!(
+            "{} ({}, {})",
+            e.dir,
+            e.finished_at.format("%Y-%m-%d %H:%M UTC"),
+            if e.verified { "verified" } else { "not verified" }
+        )
+    });
+    ui.print(&format!("  last export       {export}"));
+    if r.blockers.is_empty() {
+        ui.print(&format!("\n  {}", ui.paint(Style::Green, "ready: nothing stands in the way")));
+    } else {
+        ui.print(&format!(
+            "\n  {}",
+            ui.paint(Style::Bold, "Before you disconnect (the links above say which each applies to)")
+        ));
+        for b in &r.blockers {
+            ui.print(&format!("  {} {}", ui.paint(Style::Red, "✗"), b.message));
+            if let Some(h) = &b.hint {
+                ui.print(&format!("      {}", ui.paint(Style::Dim, h)));
             }
         }
     }

@@ -277,6 +277,7 @@ mod tests {
         assert_eq!(located.found, Source::Keyring);
         assert_eq!(located.store.load("p").unwrap().unwrap().access_token.expose(), "from-keyring");
         let env = EnvStore {
+            prefix: "SHOPUNLINK_X_".into(),
             app_key: Some("ek".into()),
             app_secret: Some(Secret::new("es")),
             access_token: Some(Secret::new("from-env")),

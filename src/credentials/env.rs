@@ -1,5 +1,11 @@
-//! Credentials from `SHOPUNLINK_TIKTOK_*` environment variables (CI). Read-only: a refreshed
+//! Credentials from `SHOPUNLINK_<PLATFORM>_*` environment variables (CI). Read-only: a refreshed
 //! token cannot be written back to the environment, so it lives only for this run.
+//!
+//! The variable names follow from the platform's name (`SHOPUNLINK_<NAME>_APP_KEY`, `_APP_SECRET`,
+//! `_ACCESS_TOKEN`, `_REFRESH_TOKEN`), so every platform, built in or plugged in, gets the same
+//! CI story without a line here.
+
+use std::collections::BTreeMap;
 
 use super::{CredentialStore, Credentials, Secret, Source};
 use crate::error::{Error, Result};
@@ -7,17 +13,47 @@ use crate::error::{Error, Result};
 /// The environment variables, as [`crate::settings::Settings`] captured them.
 #[derive(Debug, Clone, Default)]
 pub struct EnvStore {
-    /// `SHOPUNLINK_TIKTOK_APP_KEY`.
+    /// The common prefix, `SHOPUNLINK_<NAME>_`.
+    pub prefix: String,
+    /// `<prefix>APP_KEY`.
     pub app_key: Option<String>,
-    /// `SHOPUNLINK_TIKTOK_APP_SECRET`.
+    /// `<prefix>APP_SECRET`.
     pub app_secret: Option<Secret>,
-    /// `SHOPUNLINK_TIKTOK_ACCESS_TOKEN`.
+    /// `<prefix>ACCESS_TOKEN`.
     pub access_token: Option<Secret>,
-    /// `SHOPUNLINK_TIKTOK_REFRESH_TOKEN`.
+    /// `<prefix>REFRESH_TOKEN`.
     pub refresh_token: Option<Secret>,
 }
 
+/// The prefix of a platform's variables: `SHOPUNLINK_` and its name in capitals.
+pub fn prefix(platform: &str) -> String {
+    format!("SHOPUNLINK_{}_", platform.to_uppercase().replace('-', "_"))
+}
+
 impl EnvStore {
+    /// The store for `platform` from the captured environment.
+    pub fn for_platform(platform: &str, env: &BTreeMap<String, String>) -> EnvStore {
+        let prefix = prefix(platform);
+        let get = |field: &str| env.get(&format!("{prefix}{field}")).cloned();
+        EnvStore {
+            app_key: get("APP_KEY"),
+            app_secret: get("APP_SECRET").map(Secret::new),
+            access_token: get("ACCESS_TOKEN").map(Secret::new),
+            refresh_token: get("REFRESH_TOKEN").map(Secret::new),
+            prefix,
+        }
+    }
+
+    /// The variable holding `field` (`ACCESS_TOKEN`).
+    pub fn var(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    /// `SHOPUNLINK_<NAME>_*`, for messages.
+    pub fn pattern(&self) -> String {
+        format!("{}*", self.prefix)
+    }
+
     /// True when a token variable is set: then the environment is the credential source and
     /// wins over the keyring and the file. The app key and secret alone are not credentials:
     /// `auth login` reads them from the environment so a script never passes them as flags, and
@@ -36,14 +72,14 @@ impl CredentialStore for EnvStore {
         if !self.is_set() {
             return Ok(None);
         }
-        let missing = |name: &str| {
-            Error::auth(format!("{name} is not set, but other SHOPUNLINK_TIKTOK_* variables are"))
-                .with_hint("set SHOPUNLINK_TIKTOK_APP_KEY, _APP_SECRET and _ACCESS_TOKEN together")
+        let missing = |field: &str| {
+            Error::auth(format!("{} is not set, but other {} variables are", self.var(field), self.pattern()))
+                .with_hint(format!("set {}, _APP_SECRET and _ACCESS_TOKEN together", self.var("APP_KEY")))
         };
         Ok(Some(Credentials {
-            app_key: self.app_key.clone().ok_or_else(|| missing("SHOPUNLINK_TIKTOK_APP_KEY"))?,
-            app_secret: self.app_secret.clone().ok_or_else(|| missing("SHOPUNLINK_TIKTOK_APP_SECRET"))?,
-            access_token: self.access_token.clone().ok_or_else(|| missing("SHOPUNLINK_TIKTOK_ACCESS_TOKEN"))?,
+            app_key: self.app_key.clone().ok_or_else(|| missing("APP_KEY"))?,
+            app_secret: self.app_secret.clone().ok_or_else(|| missing("APP_SECRET"))?,
+            access_token: self.access_token.clone().ok_or_else(|| missing("ACCESS_TOKEN"))?,
             refresh_token: self.refresh_token.clone(),
             access_token_expires_at: None,
             refresh_token_expires_at: None,
@@ -59,7 +95,7 @@ impl CredentialStore for EnvStore {
     }
 
     fn delete(&self, _profile: &str) -> Result<bool> {
-        Err(Error::usage("the credentials come from SHOPUNLINK_TIKTOK_* environment variables")
+        Err(Error::usage(format!("the credentials come from {} environment variables", self.pattern()))
             .with_hint("unset them in your shell or CI secrets; shopunlink cannot remove them"))
     }
 }

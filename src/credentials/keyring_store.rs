@@ -183,7 +183,7 @@ impl Failure {
         match self {
             Failure::Corrupt(why) => slot.corrupt("OS keyring", why),
             Failure::Unavailable(why) => Error::auth(format!("the OS keyring is not reachable: {why}"))
-                .with_hint("on a server or in CI, set the SHOPUNLINK_TIKTOK_* variables, or log in with `shopunlink auth login --insecure-storage` to keep a 0600 file under state/"),
+                .with_hint("on a server or in CI, set the SHOPUNLINK_<PLATFORM>_* variables, or log in with `shopunlink auth login --insecure-storage` to keep a 0600 file under state/"),
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
-    /// `SHOPUNLINK_TIKTOK_*` environment variables.
+    /// `SHOPUNLINK_<PLATFORM>_*` environment variables.
     Env,
     /// The OS keyring.
     Keyring,

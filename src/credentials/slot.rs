@@ -60,7 +60,7 @@ impl Slot {
     /// The environment variables that replace this slot in CI.
     pub fn env_hint(&self) -> &'static str {
         match self {
-            Slot::Credentials(_) => "SHOPUNLINK_TIKTOK_* variables",
+            Slot::Credentials(_) => "the platform's SHOPUNLINK_<PLATFORM>_* variables",
             Slot::Totp(_) => "SHOPUNLINK_TOTP_SECRET",
         }
     }

@@ -64,7 +64,7 @@ pub fn state_dir(settings: &Settings) -> Check {
 pub fn credentials(settings: &Settings, chain: &Chain, needed: bool) -> (Check, Vec<Secret>) {
     let login = format!("run `shopunlink auth login --platform {} --profile {}`", settings.platform, settings.profile);
     if !needed {
-        return (Check::pass("credentials", "none needed: the sandbox is embedded"), Vec::new());
+        return (Check::pass("credentials", format!("none needed by platform {}", settings.platform)), Vec::new());
     }
     let loaded = chain.locate().and_then(|l| Ok((l.found, l.store.load(chain.profile())?)));
     match loaded {
@@ -124,7 +124,7 @@ pub fn keyring(chain: &Chain, needed: bool) -> Check {
         Err(KeyringFailure::Unavailable(why) | KeyringFailure::Corrupt(why)) => Check::fail(
             "keyring",
             format!("not reachable ({why}): secrets go to the 0600 file under the state directory"),
-            "on a server or in CI, use SHOPUNLINK_TIKTOK_* variables; or accept the file with --insecure-storage",
+            "on a server or in CI, use SHOPUNLINK_<PLATFORM>_* variables; or accept the file with --insecure-storage",
         ),
     }
 }
@@ -133,7 +133,9 @@ pub fn keyring(chain: &Chain, needed: bool) -> Check {
 pub fn totp(settings: &Settings, chain: &Chain, needed: bool) -> Check {
     match totp::load(chain, settings.totp_secret.as_ref()) {
         Ok(Some(e)) => Check::pass("totp", format!("enrolled ({})", source_word(e.source))),
-        Ok(None) if !needed => Check::pass("totp", "not enrolled; the sandbox sends its own codes"),
+        Ok(None) if !needed => {
+            Check::pass("totp", format!("not enrolled; platform {} sends its own codes", settings.platform))
+        }
         Ok(None) => Check::fail(
             "totp",
             "not enrolled: disconnects on this platform need it",
@@ -193,7 +195,7 @@ mod tests {
         Event {
             time: Utc::now(),
             event: name.into(),
-            platform: "tiktok".into(),
+            platform: "example".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
             shop_name: None,

@@ -6,40 +6,17 @@
 //! never send a credential anywhere: the network probe is an anonymous GET of the base URL.
 
 pub mod checks;
-pub mod network;
 pub mod support;
 
 use serde::Serialize;
 
 use crate::credentials::Chain;
+use crate::platform::PlatformContext;
 use crate::platform::Shop;
 use crate::settings::Settings;
 
-/// One line of the doctor's report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-    /// Short stable name (`config`, `credentials`, `keyring`, `api_base`, `clock`, ...).
-    pub name: String,
-    /// False when this needs the user's attention.
-    pub ok: bool,
-    /// What was found, in words.
-    pub detail: String,
-    /// What to do about it, when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-impl Check {
-    /// A passing check.
-    pub fn pass(name: &str, detail: impl Into<String>) -> Check {
-        Check { name: name.into(), ok: true, detail: detail.into(), hint: None }
-    }
-
-    /// A failing check with what to do.
-    pub fn fail(name: &str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
-        Check { name: name.into(), ok: false, detail: detail.into(), hint: Some(hint.into()) }
-    }
-}
+/// One line of the doctor's report (the platforms' checks use the same type).
+pub type Check = crate::platform::HealthCheck;
 
 /// Everything the doctor found.
 #[derive(Debug, Clone, Serialize)]
@@ -61,14 +38,26 @@ impl Report {
 
 /// Runs every check for the settings' profile. `shops` are the shops the platform listed, when
 /// it could (the support report names them).
-pub async fn diagnose(settings: &Settings, chain: &Chain, shops: Result<Vec<Shop>, String>) -> Report {
+pub async fn diagnose(
+    settings: &Settings,
+    chain: &Chain,
+    platform: &PlatformContext,
+    shops: Result<Vec<Shop>, String>,
+) -> Report {
     let mut found = vec![checks::config(settings), checks::state_dir(settings)];
-    let needs_credentials = settings.platform != "sandbox";
+    let provider = crate::platform::provider(&settings.platform).ok();
+    let needs_credentials = provider.is_some_and(|p| p.needs_credentials());
+    let needs_totp = provider.is_some_and(|p| p.uses_profile_totp());
     let (credential_check, secrets) = checks::credentials(settings, chain, needs_credentials);
     found.push(credential_check);
     found.push(checks::keyring(chain, needs_credentials));
-    found.push(checks::totp(settings, chain, needs_credentials));
-    found.extend(network::checks(settings).await);
+    found.push(checks::totp(settings, chain, needs_totp));
+    match provider {
+        Some(p) => found.extend(p.doctor(platform).await),
+        None => {
+            found.push(Check::fail("platform", format!("unknown platform {}", settings.platform), "see --platform"))
+        }
+    }
     let (audit_check, failures) = checks::audit(settings);
     found.push(audit_check);
     let text = support::report(settings, &found, &failures, &shops);

@@ -15,137 +15,29 @@ use serde_json::Value;
 
 use super::hashed_file::HashedFile;
 use crate::error::{Error, Result};
-use crate::platform::{Dataset, RawRecord};
+use crate::platform::{CsvTable, Dataset, DatasetSpec, RawRecord};
 
-/// One CSV file of a dataset.
-#[derive(Debug, Clone, Copy)]
-pub struct Table {
-    /// File name suffix: `orders.csv` for `""`, `orders.line_items.csv` for `"line_items"`.
-    pub suffix: &'static str,
-    /// For child tables: the array in each record whose elements are the rows.
-    pub rows_from: Option<&'static str>,
-    /// Column names, each also the dotted path of its value (`^id` is the parent record's id).
-    pub columns: &'static [&'static str],
+/// File names and headers of a dataset's tables.
+trait TableExt {
+    fn file_name(&self, dataset: Dataset) -> String;
+    fn header(&self) -> Vec<String>;
 }
 
-const ORDER_COLUMNS: &[&str] = &[
-    "id",
-    "status",
-    "create_time",
-    "update_time",
-    "paid_time",
-    "user_id",
-    "buyer_email",
-    "buyer_message",
-    "recipient_address.name",
-    "recipient_address.phone_number",
-    "recipient_address.address_line1",
-    "recipient_address.city",
-    "recipient_address.state",
-    "recipient_address.postal_code",
-    "recipient_address.region_code",
-    "payment.currency",
-    "payment.sub_total",
-    "payment.shipping_fee",
-    "payment.seller_discount",
-    "payment.platform_discount",
-    "payment.tax",
-    "payment.total_amount",
-    "delivery_option_name",
-    "shipping_provider",
-    "tracking_number",
-    "fulfillment_type",
-    "is_cod",
-];
-const LINE_ITEM_COLUMNS: &[&str] = &[
-    "^id",
-    "id",
-    "product_id",
-    "product_name",
-    "sku_id",
-    "sku_name",
-    "seller_sku",
-    "sale_price",
-    "original_price",
-    "currency",
-    "display_status",
-];
-const PRODUCT_COLUMNS: &[&str] =
-    &["id", "title", "status", "create_time", "update_time", "audit.status", "is_not_for_sale", "description"];
-const SKU_COLUMNS: &[&str] =
-    &["^id", "id", "seller_sku", "price.tax_exclusive_price", "price.sale_price", "price.currency", "inventory"];
-const STATEMENT_COLUMNS: &[&str] = &[
-    "id",
-    "statement_time",
-    "currency",
-    "revenue_amount",
-    "fee_amount",
-    "adjustment_amount",
-    "shipping_cost_amount",
-    "settlement_amount",
-    "payment_status",
-    "payment_id",
-];
-const TRANSACTION_COLUMNS: &[&str] = &[
-    "id",
-    "type",
-    "statement_id",
-    "order_id",
-    "order_create_time",
-    "currency",
-    "revenue_amount",
-    "fee_amount",
-    "shipping_cost_amount",
-    "adjustment_amount",
-    "settlement_amount",
-];
-const PAYMENT_COLUMNS: &[&str] = &[
-    "id",
-    "create_time",
-    "paid_time",
-    "status",
-    "amount.value",
-    "amount.currency",
-    "settlement_amount.value",
-    "reserve_amount.value",
-    "exchange_rate",
-    "bank_account",
-];
-const WITHDRAWAL_COLUMNS: &[&str] = &["id", "type", "amount", "currency", "status", "create_time"];
-
-/// The CSV tables of `dataset`.
-pub fn tables(dataset: Dataset) -> Vec<Table> {
-    let main = |columns| Table { suffix: "", rows_from: None, columns };
-    match dataset {
-        Dataset::Orders => vec![
-            main(ORDER_COLUMNS),
-            Table { suffix: "line_items", rows_from: Some("line_items"), columns: LINE_ITEM_COLUMNS },
-        ],
-        Dataset::Products => {
-            vec![main(PRODUCT_COLUMNS), Table { suffix: "skus", rows_from: Some("skus"), columns: SKU_COLUMNS }]
-        }
-        Dataset::Statements => vec![main(STATEMENT_COLUMNS)],
-        Dataset::StatementTransactions => vec![main(TRANSACTION_COLUMNS)],
-        Dataset::Payments => vec![main(PAYMENT_COLUMNS)],
-        Dataset::Withdrawals => vec![main(WITHDRAWAL_COLUMNS)],
-    }
-}
-
-impl Table {
-    /// The file name for `dataset`.
-    pub fn file_name(&self, dataset: Dataset) -> String {
+impl TableExt for CsvTable {
+    /// `orders.csv` for the main table, `orders.line_items.csv` for a child table.
+    fn file_name(&self, dataset: Dataset) -> String {
         if self.suffix.is_empty() { format!("{dataset}.csv") } else { format!("{dataset}.{}.csv", self.suffix) }
     }
 
-    /// The header row (a parent id column is named `<parent>_id`).
-    fn header(&self, dataset: Dataset) -> Vec<String> {
-        let parent = match dataset {
-            Dataset::Orders => "order_id",
-            Dataset::Products => "product_id",
-            _ => "parent_id",
-        };
-        self.columns.iter().map(|c| if *c == "^id" { parent.to_owned() } else { (*c).to_owned() }).collect()
+    /// The header row (the parent id column is named by the table).
+    fn header(&self) -> Vec<String> {
+        self.columns.iter().map(|c| if c == "^id" { self.parent_column.clone() } else { c.clone() }).collect()
     }
+}
+
+/// The CSV file names of a dataset's tables.
+pub fn file_names(spec: &DatasetSpec) -> Vec<String> {
+    spec.csv.iter().map(|t| t.file_name(spec.name)).collect()
 }
 
 fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
@@ -194,14 +86,15 @@ impl Write for Shared {
 #[derive(Debug)]
 pub struct CsvWriter {
     dataset: Dataset,
-    files: Vec<(Table, csv::Writer<Shared>, Shared)>,
+    files: Vec<(CsvTable, csv::Writer<Shared>, Shared)>,
 }
 
 impl CsvWriter {
     /// Opens the dataset's CSV files in `dir`, keeping `durable(file)` bytes of each (0 = new).
-    pub fn open(dir: &Path, dataset: Dataset, durable: impl Fn(&str) -> u64) -> Result<CsvWriter> {
+    pub fn open(dir: &Path, spec: &DatasetSpec, durable: impl Fn(&str) -> u64) -> Result<CsvWriter> {
+        let dataset = spec.name;
         let mut files = Vec::new();
-        for table in tables(dataset) {
+        for table in spec.csv.iter().cloned() {
             let name = table.file_name(dataset);
             let path = dir.join(&name);
             let keep = durable(&name);
@@ -209,7 +102,7 @@ impl CsvWriter {
             let shared = Shared(Arc::new(Mutex::new(file)));
             let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(shared.clone());
             if keep == 0 {
-                writer.write_record(table.header(dataset)).map_err(|e| csv_error(&path, e))?;
+                writer.write_record(table.header()).map_err(|e| csv_error(&path, e))?;
             }
             files.push((table, writer, shared));
         }
@@ -222,13 +115,13 @@ impl CsvWriter {
             .map_err(|e| Error::platform(format!("a {} record is not valid JSON", self.dataset)).with_cause(e))?;
         for (table, writer, shared) in &mut self.files {
             let parent_id = value.get("id");
-            let rows: Vec<&Value> = match table.rows_from {
+            let rows: Vec<&Value> = match table.rows_from.as_deref() {
                 None => vec![&value],
                 Some(key) => value.get(key).and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
             };
             for row in rows {
                 let cells =
-                    table.columns.iter().map(|c| if *c == "^id" { cell(parent_id) } else { cell(lookup(row, c)) });
+                    table.columns.iter().map(|c| if c == "^id" { cell(parent_id) } else { cell(lookup(row, c)) });
                 writer.write_record(cells).map_err(|e| csv_error(shared.lock().path(), e))?;
             }
         }
@@ -278,7 +171,15 @@ mod tests {
     #[test]
     fn awkward_text_round_trips_and_rows_match_the_header() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = CsvWriter::open(dir.path(), Dataset::Orders, |_| 0).unwrap();
+        let spec = DatasetSpec {
+            name: Dataset::new("orders"),
+            description: String::new(),
+            csv: vec![
+                CsvTable::main(&["id", "status", "buyer_message", "payment.total_amount"]),
+                CsvTable::child("line_items", "order_id", &["^id", "id", "product_id", "product_name"]),
+            ],
+        };
+        let mut w = CsvWriter::open(dir.path(), &spec, |_| 0).unwrap();
         let text = "a, \"quoted\"\nnew line — ünïcode";
         let rec = serde_json::json!({"id": "1", "buyer_message": text, "payment": {"total_amount": "12.50"},
             "line_items": [{"id": "a"}, {"id": "b", "product_name": text}]});
@@ -298,6 +199,7 @@ mod tests {
         let rows: Vec<_> = items.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 2);
         assert_eq!((&rows[1][0], &rows[1][3]), ("1", text));
+        assert_eq!(&items.headers().unwrap()[0], "order_id");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod verify;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::platform::{Dataset, Shop, TimeRange};
+use crate::platform::{Dataset, DatasetSpec, Shop, TimeRange};
 
 /// Which files each dataset gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +52,17 @@ impl FromStr for Format {
     }
 }
 
+impl ExportPlan {
+    /// The description of `dataset` (an empty one, with no CSV, if the platform has none).
+    pub fn spec(&self, dataset: Dataset) -> DatasetSpec {
+        self.specs.iter().find(|s| s.name == dataset).cloned().unwrap_or_else(|| DatasetSpec {
+            name: dataset,
+            description: String::new(),
+            csv: Vec::new(),
+        })
+    }
+}
+
 /// Everything an export needs to know, resolved by the command.
 #[derive(Debug, Clone)]
 pub struct ExportPlan {
@@ -65,6 +76,8 @@ pub struct ExportPlan {
     pub shop: Shop,
     /// Datasets, in order.
     pub datasets: Vec<Dataset>,
+    /// Every dataset the platform has, with its CSV tables.
+    pub specs: Vec<DatasetSpec>,
     /// Time window.
     pub range: TimeRange,
     /// Files per dataset.

@@ -24,7 +24,7 @@ use super::{ExportPlan, Observer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::interrupt;
-use crate::platform::{Dataset, PageRequest, Platform};
+use crate::platform::{Dataset, DatasetSpec, PageRequest, Platform};
 
 /// Commit (flush + fsync + checkpoint) after `ExportPlan::commit_bytes` new bytes or this much
 /// time, whichever comes first. Each commit costs an fsync (tens of milliseconds on a slow disk);
@@ -80,11 +80,11 @@ fn same_request(manifest: &Manifest, plan: &ExportPlan) -> bool {
 
 /// Files any export of ours may have written in `dir` (whatever datasets the earlier run chose), so
 /// `--fresh` removes ours and nothing else.
-fn our_files() -> Vec<String> {
+fn our_files(plan: &ExportPlan) -> Vec<String> {
     let mut files = vec![manifest::FILE.to_owned()];
-    for d in &Dataset::ALL {
-        files.push(format!("{d}.ndjson"));
-        files.extend(super::csv::tables(*d).iter().map(|t| t.file_name(*d)));
+    for spec in &plan.specs {
+        files.push(format!("{}.ndjson", spec.name));
+        files.extend(super::csv::file_names(spec));
     }
     files
 }
@@ -119,7 +119,7 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
             .with_detail("path", dir.display().to_string()));
     }
     if plan.fresh {
-        for name in our_files() {
+        for name in our_files(plan) {
             match std::fs::remove_file(dir.join(&name)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(Error::io("cannot remove", &dir.join(&name), e));
@@ -206,12 +206,12 @@ struct Writers {
 }
 
 impl Writers {
-    fn open(dir: &Path, dataset: Dataset, progress: &DatasetProgress, with_csv: bool) -> Result<Writers> {
-        let path = dir.join(format!("{dataset}.ndjson"));
+    fn open(dir: &Path, spec: &DatasetSpec, progress: &DatasetProgress, with_csv: bool) -> Result<Writers> {
+        let path = dir.join(format!("{}.ndjson", spec.name));
         let ndjson =
             if progress.bytes == 0 { HashedFile::create(&path)? } else { HashedFile::resume(&path, progress.bytes)? };
         let csv = if with_csv {
-            Some(CsvWriter::open(dir, dataset, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
+            Some(CsvWriter::open(dir, spec, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
         } else {
             None
         };
@@ -290,7 +290,7 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
             run.record(dataset, progress.clone())?;
         }
     }
-    let writers = Writers::open(&run.plan.dir, dataset, &progress, run.plan.format.has_csv())?;
+    let writers = Writers::open(&run.plan.dir, &run.plan.spec(dataset), &progress, run.plan.format.has_csv())?;
     // The new files' directory entries must be durable before a checkpoint counts bytes in them.
     fsutil::sync_dir(&run.plan.dir);
     if progress.done {

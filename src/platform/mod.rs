@@ -5,22 +5,60 @@
 //! this module prints, prompts or reads the environment: platforms get everything they need in a
 //! [`PlatformContext`] and report through `tracing` and [`crate::error::Error`].
 
+pub mod declared;
 pub mod external;
 pub mod model;
 pub mod money;
 pub mod sandbox;
+pub mod spec;
 pub mod tiktok;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::credentials::{CredentialStore, Secret};
+use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error::{Error, Result};
-use crate::settings::TiktokSettings;
 pub use model::*;
 pub use money::{Decimal, Money};
+pub use spec::{CsvTable, DatasetSpec, HealthCheck, KindSpec, SettingInfo};
+
+/// The settings a platform reads, as [`crate::settings`] captured them: the `SHOPUNLINK_*`
+/// environment and the profile's section of `config.toml`. Each platform picks its own keys
+/// (listed in [`Provider::settings`]), so a new platform needs no change to the settings layer.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformSettings {
+    /// Every `SHOPUNLINK_*` environment variable that was set (non-empty).
+    pub env: BTreeMap<String, String>,
+    /// The profile's section of `config.toml`, less the keys every platform shares.
+    pub config: toml::Table,
+    /// Where that file is, for messages.
+    pub config_path: PathBuf,
+}
+
+impl PlatformSettings {
+    /// The value of a setting: the environment variable wins over the config key.
+    pub fn get(&self, info: &SettingInfo) -> Option<String> {
+        let from_env = info.env.and_then(|e| self.env.get(e).cloned());
+        from_env.or_else(|| {
+            let v = self.config.get(info.key?)?;
+            Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        })
+    }
+
+    /// Where a setting came from, for messages ("SHOPUNLINK_X" or "rate_limit in config.toml").
+    pub fn origin(&self, info: &SettingInfo) -> String {
+        match (info.env, info.key) {
+            (Some(e), _) if self.env.contains_key(e) => e.to_owned(),
+            (_, Some(k)) if self.config.contains_key(k) => format!("{k} in {}", self.config_path.display()),
+            (Some(e), _) => e.to_owned(),
+            (None, Some(k)) => k.to_owned(),
+            (None, None) => "a setting".to_owned(),
+        }
+    }
+}
 
 /// What a platform constructor gets from the resolved settings.
 #[derive(Debug, Clone)]
@@ -30,11 +68,84 @@ pub struct PlatformContext {
     /// Where the tool keeps state (`$SHOPUNLINK_HOME/state`); platforms with local state use a
     /// subfolder of it.
     pub state_dir: PathBuf,
-    /// Settings of the `tiktok` platform.
-    pub tiktok: TiktokSettings,
+    /// The platform's settings (environment and config).
+    pub settings: PlatformSettings,
     /// Where the profile's credentials come from (resolved: env, keyring or file); refreshed
     /// tokens are written back through it.
     pub credentials: Arc<dyn CredentialStore>,
+}
+
+/// What a platform's own flows (login, its subcommands) may use to talk to the user. The
+/// terminal belongs to [`crate::ui`], which implements this; a platform never prints itself.
+pub trait Interaction: Send + Sync {
+    /// A line of the command's result (stdout; suppressed under `--json`).
+    fn print(&self, text: &str);
+    /// The command's JSON document (stdout, only under `--json`).
+    fn print_json_value(&self, doc: &serde_json::Value);
+    /// A progress note (stderr).
+    fn note(&self, text: &str);
+    /// A warning (stderr).
+    fn warn(&self, text: &str);
+    /// Asks for a line; `flag` names what a script passes instead (the `--no-input` error).
+    fn prompt(&self, question: &str, flag: &str) -> Result<String>;
+    /// Asks for a secret without echo.
+    fn prompt_secret(&self, question: &str, flag: &str) -> Result<Secret>;
+    /// Reads standard input to its end (`--with-token`).
+    fn read_stdin(&self, what: &str) -> Result<String>;
+}
+
+/// How `auth login` was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOptions {
+    /// Read what the user would paste from standard input.
+    pub with_token: bool,
+    /// A regional variant of the platform's authorization page, if it has several (`us`).
+    pub region: Option<String>,
+}
+
+/// A platform as a whole: its description, and what works without an opened client (login,
+/// doctor checks). One per platform, in [`REGISTRY`].
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The registry name (`--platform NAME`).
+    fn name(&self) -> &'static str;
+    /// What sellers call it ("TikTok Shop").
+    fn display_name(&self) -> &'static str;
+    /// One line for `platform list` and `--help`.
+    fn about(&self) -> &'static str;
+    /// The settings it reads (README, man page, config validation).
+    fn settings(&self) -> Vec<SettingInfo> {
+        Vec::new()
+    }
+    /// Checks the platform's settings (a config value of the wrong type, an out-of-range
+    /// environment value), so a mistake is reported before any command runs.
+    fn check_settings(&self, _settings: &PlatformSettings) -> Result<()> {
+        Ok(())
+    }
+    /// True when it needs stored credentials (an app key and tokens).
+    fn needs_credentials(&self) -> bool {
+        false
+    }
+    /// True when disconnects are confirmed with the profile's own TOTP (the platform sends no
+    /// code of its own).
+    fn uses_profile_totp(&self) -> bool {
+        false
+    }
+    /// Opens a client for the profile.
+    fn open(&self, ctx: &PlatformContext) -> Result<Box<dyn Platform>>;
+    /// Runs the platform's login flow; `None` when the platform needs no credentials.
+    async fn login(
+        &self,
+        _ctx: &PlatformContext,
+        _io: &dyn Interaction,
+        _options: &LoginOptions,
+    ) -> Result<Option<Credentials>> {
+        Ok(None)
+    }
+    /// The platform's own `doctor` checks (hosts, clock), never sending a credential.
+    async fn doctor(&self, _ctx: &PlatformContext) -> Vec<HealthCheck> {
+        Vec::new()
+    }
 }
 
 /// One page request: which dataset, which time window, and where to continue.
@@ -72,8 +183,14 @@ pub trait Platform: Send + Sync {
     /// Money, orders and listings that stand in the way of a safe disconnect.
     async fn readiness(&self, shop: &Shop) -> Result<Readiness>;
 
-    /// The datasets this platform can export, in export order.
-    fn datasets(&self) -> Vec<Dataset>;
+    /// What sellers call the platform ("TikTok Shop"), for plans and support letters.
+    fn display_name(&self) -> &'static str;
+
+    /// The datasets this platform can export, in export order, with their CSV tables.
+    fn datasets(&self) -> Vec<DatasetSpec>;
+
+    /// The kinds of link this platform knows, with its rules for each.
+    fn link_kinds(&self) -> Vec<KindSpec>;
 
     /// The time windows `dataset` may be read in side by side, oldest first; the export writes them
     /// one after the other, so the file's order stays fixed. Together they are exactly `range`,
@@ -106,26 +223,53 @@ pub trait Platform: Send + Sync {
     /// not an error.
     async fn disconnect(&self, shop: &Shop, link: &Link, grant: &Grant) -> Result<DisconnectOutcome>;
 
+    /// The owner says they did the guided step in the platform's own UI (`--owner-done`); a
+    /// platform that cannot see the link records it. Platforms that can see it need do nothing.
+    async fn owner_confirmed(&self, _shop: &Shop, _link: &Link) -> Result<()> {
+        Ok(())
+    }
+
     /// For `support` links: the platform-specific part of a ready-to-send support request (who to
     /// contact, what they ask for). For `guided` links: the steps the owner must take.
     fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String>;
 }
 
-/// A platform constructor.
-pub type Constructor = fn(&PlatformContext) -> Result<Box<dyn Platform>>;
+/// The platform used when none is configured.
+pub const DEFAULT: &str = "sandbox";
 
-/// Every platform by name. Adding a platform is one line here.
-pub const REGISTRY: &[(&str, Constructor)] = &[("sandbox", sandbox::Sandbox::open), ("tiktok", tiktok::Tiktok::open)];
+/// Every built-in platform. Adding a platform is a folder here plus one line in this list.
+pub static REGISTRY: &[&dyn Provider] = &[&sandbox::PROVIDER, &tiktok::PROVIDER];
 
 /// The names of every registered platform.
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(n, _)| *n).collect()
+    REGISTRY.iter().map(|p| p.name()).collect()
 }
 
-/// Builds the platform called `name`.
+/// The platform called `name`.
+pub fn provider(name: &str) -> Result<&'static dyn Provider> {
+    REGISTRY.iter().copied().find(|p| p.name() == name).ok_or_else(|| {
+        Error::usage(format!("unknown platform {name:?}"))
+            .with_hint(format!("known platforms: {}", names().join(", ")))
+            .with_detail("flag", "--platform")
+    })
+}
+
+/// Builds a client for the platform called `name`, with the seller's declared links merged into
+/// its shops.
 pub fn open(name: &str, ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
-    let (_, constructor) = REGISTRY.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-        Error::usage(format!("unknown platform {name:?}")).with_hint(format!("known platforms: {}", names().join(", ")))
-    })?;
-    constructor(ctx)
+    let inner = provider(name)?.open(ctx)?;
+    Ok(Box::new(declared::WithDeclared::new(inner, ctx)))
+}
+
+/// The subcommands a platform adds to the CLI (`shopunlink sandbox ...`).
+#[derive(Debug, clap::Subcommand)]
+pub enum PlatformCommand {
+    Sandbox(sandbox::cli::SandboxArgs),
+}
+
+/// Runs a platform's own subcommand.
+pub async fn run_command(command: PlatformCommand, ctx: &PlatformContext, io: &dyn Interaction) -> Result<()> {
+    match command {
+        PlatformCommand::Sandbox(args) => sandbox::cli::run(args, ctx, io).await,
+    }
 }

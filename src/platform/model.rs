@@ -8,30 +8,80 @@ use serde::{Deserialize, Serialize};
 
 use super::money::Money;
 
-/// What kind of account or app is linked to a shop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkKind {
-    /// The shop's official TikTok account (the shop tab lives here).
-    OfficialAccount,
-    /// An extra TikTok account used for marketing.
-    MarketingAccount,
-    /// A creator who sells the shop's products for commission.
-    AffiliateCreator,
-    /// A third-party app authorised to call the API for the shop.
-    AppAuthorization,
-}
+/// What kind of account or app is linked to a shop: a name from SPEC §5 (`official_account`,
+/// `affiliate_creator`, ...) or one a platform adds. Kinds are data, not a closed enum, so a new
+/// platform (or a plugin) brings its own; what a kind means for a disconnect is in its
+/// [`KindSpec`], which the platform describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkKind(&'static str);
 
 impl LinkKind {
+    /// The TikTok account that is the shop's face.
+    pub const OFFICIAL_ACCOUNT: LinkKind = LinkKind("official_account");
+    /// An extra account allowed to sell the shop's products.
+    pub const MARKETING_ACCOUNT: LinkKind = LinkKind("marketing_account");
+    /// A creator who sells the shop's products for commission.
+    pub const AFFILIATE_CREATOR: LinkKind = LinkKind("affiliate_creator");
+    /// An app authorised to call the API for the shop.
+    pub const APP_AUTHORIZATION: LinkKind = LinkKind("app_authorization");
+    /// A service partner (agency, TSP) authorised on the shop.
+    pub const SERVICE_PARTNER: LinkKind = LinkKind("service_partner");
+    /// A multi-channel network managing the shop's creators.
+    pub const MCN: LinkKind = LinkKind("mcn");
+
+    /// The kind called `name` (interned, so kinds stay `Copy` and compare cheaply).
+    pub fn new(name: &str) -> LinkKind {
+        LinkKind(intern(name))
+    }
+
     /// The snake_case name used in JSON and tables.
     pub fn as_str(self) -> &'static str {
-        match self {
-            LinkKind::OfficialAccount => "official_account",
-            LinkKind::MarketingAccount => "marketing_account",
-            LinkKind::AffiliateCreator => "affiliate_creator",
-            LinkKind::AppAuthorization => "app_authorization",
-        }
+        self.0
     }
+}
+
+impl fmt::Display for LinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for LinkKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LinkKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        check_name(&name).map_err(serde::de::Error::custom)?;
+        Ok(LinkKind::new(&name))
+    }
+}
+
+/// Interns a kind or dataset name. Names come from platforms (a handful each) and from files the
+/// tool wrote itself, so the set stays tiny; interning keeps [`LinkKind`] and [`Dataset`] `Copy`.
+fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// A kind or dataset name: a short snake_case word, so it can name files and never a path.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if ok { Ok(()) } else { Err(format!("{name:?} is not a valid name (lowercase letters, digits and _)")) }
 }
 
 /// How the platform lets a link go (SPEC §5).
@@ -63,8 +113,21 @@ impl DisconnectMode {
 pub enum LinkState {
     /// Linked and working.
     Linked,
+    /// The tool did its part; the owner still has to unlink it in the platform's own UI.
+    AwaitingOwner,
     /// Gone.
     Unlinked,
+}
+
+impl LinkState {
+    /// The snake_case name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Linked => "linked",
+            LinkState::AwaitingOwner => "awaiting_owner",
+            LinkState::Unlinked => "unlinked",
+        }
+    }
 }
 
 /// One account or app linked to a shop.
@@ -87,14 +150,32 @@ pub struct Link {
     /// Platform-specific facts shown in status (scopes, webhooks, pending commission...).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// Who reported the link: the platform, or the seller (`shopunlink links add`).
+    #[serde(default)]
+    pub source: LinkSource,
+}
+
+/// Where a link's existence comes from (SPEC §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSource {
+    /// The platform listed it.
+    #[default]
+    Platform,
+    /// The seller declared it: no API exposes it.
+    Declared,
 }
 
 impl Link {
     /// True when `query` names this link: its id, or its handle with or without `@`, any case.
     pub fn matches(&self, query: &str) -> bool {
-        let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
-        self.id == query || bare(&self.handle) == bare(query)
+        self.id == query || bare_handle(&self.handle) == bare_handle(query)
     }
+}
+
+/// A handle without surrounding space or `@`, lowercased: how handles are compared everywhere.
+pub fn bare_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
 }
 
 /// A shop and its links.
@@ -133,6 +214,9 @@ pub struct Readiness {
     pub processing_withdrawals: u64,
     /// Orders that still need the seller (to ship, to hand over).
     pub open_orders: u64,
+    /// Returns, refunds and cancellations still in progress (they count as open orders).
+    #[serde(default)]
+    pub open_returns: u64,
     /// Listings customers can buy now.
     pub active_listings: u64,
     /// Affiliate commission not yet paid, per affiliate link.
@@ -149,61 +233,47 @@ pub struct Commission {
     pub amount: Money,
 }
 
-/// One exportable record type (SPEC §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dataset {
-    /// Sales orders with their line items.
-    Orders,
-    /// Product listings with their SKUs.
-    Products,
-    /// Settlement statements.
-    Statements,
-    /// The transactions inside each statement.
-    StatementTransactions,
-    /// Payouts to the seller's bank.
-    Payments,
-    /// Withdrawals, settlements, transfers and reversals.
-    Withdrawals,
-}
+/// One exportable record type (SPEC §8): `orders`, `payments`, ... Like [`LinkKind`], a name the
+/// platform defines ([`DatasetSpec`]); it names the dataset's files and its manifest entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dataset(&'static str);
 
 impl Dataset {
-    /// Every dataset, in export order.
-    pub const ALL: [Dataset; 6] = [
-        Dataset::Orders,
-        Dataset::Products,
-        Dataset::Statements,
-        Dataset::StatementTransactions,
-        Dataset::Payments,
-        Dataset::Withdrawals,
-    ];
+    /// The dataset called `name`.
+    pub fn new(name: &str) -> Dataset {
+        Dataset(intern(name))
+    }
 
     /// The name used on the command line, in file names and in the manifest.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dataset::Orders => "orders",
-            Dataset::Products => "products",
-            Dataset::Statements => "statements",
-            Dataset::StatementTransactions => "statement_transactions",
-            Dataset::Payments => "payments",
-            Dataset::Withdrawals => "withdrawals",
-        }
+        self.0
     }
 }
 
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
     }
 }
 
 impl FromStr for Dataset {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Dataset::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = Dataset::ALL.iter().map(|d| d.as_str()).collect();
-            format!("unknown dataset {s:?} (known: {})", names.join(", "))
-        })
+        check_name(s)?;
+        Ok(Dataset::new(s))
+    }
+}
+
+impl Serialize for Dataset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dataset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -302,6 +372,10 @@ pub struct Challenge {
     pub sent_to: String,
     /// When the code stops working.
     pub expires_at: DateTime<Utc>,
+    /// Where the seller can read the code when it is not obvious (a simulated platform names the
+    /// command that shows it); shown under the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Proof that the second factor was passed, handed to [`super::Platform::disconnect`].

@@ -138,7 +138,7 @@ mod tests {
         Event {
             time: Utc::now(),
             event: name.into(),
-            platform: "tiktok".into(),
+            platform: "example".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
             shop_name: Some("Luna Beauty".into()),
@@ -160,26 +160,26 @@ mod tests {
         let done = |profile: &str, platform: &str, shop: Option<&str>, q: &str| {
             log.tool_part_done(platform, profile, shop, q).unwrap().is_some()
         };
-        assert!(!done("default", "tiktok", None, "app-K"), "only attempted: the platform was maybe not asked");
+        assert!(!done("default", "example", None, "app-K"), "only attempted: the platform was maybe not asked");
         log.append(&event("disconnect.failed", None)).unwrap();
-        assert!(!done("default", "tiktok", None, "app-K"), "it failed");
+        assert!(!done("default", "example", None, "app-K"), "it failed");
         log.append(&event("disconnect.executed", None)).unwrap();
-        assert!(done("default", "tiktok", None, "app-K"), "executed, stopped before the receipt");
+        assert!(done("default", "example", None, "app-K"), "executed, stopped before the receipt");
         log.append(&event("disconnect.done", Some("awaiting_owner"))).unwrap();
-        assert!(done("default", "tiktok", None, "app-K"), "the owner's part is left");
+        assert!(done("default", "example", None, "app-K"), "the owner's part is left");
         log.append(&event("disconnect.done", Some("disconnected"))).unwrap();
-        assert!(done("default", "tiktok", None, "APP-K"), "handles match in any case");
-        assert!(done("default", "tiktok", None, "lnk1"), "and by id");
-        assert!(done("default", "tiktok", Some("s1"), "app-K"), "and within its shop");
-        assert!(done("default", "tiktok", Some("luna beauty"), "app-K"), "named as status shows it");
-        assert!(!done("default", "tiktok", Some("s2"), "app-K"), "not for another shop");
-        assert!(!done("other", "tiktok", None, "app-K"), "another profile's record");
-        assert!(!done("default", "sandbox", None, "app-K"), "another platform's record");
+        assert!(done("default", "example", None, "APP-K"), "handles match in any case");
+        assert!(done("default", "example", None, "lnk1"), "and by id");
+        assert!(done("default", "example", Some("s1"), "app-K"), "and within its shop");
+        assert!(done("default", "example", Some("luna beauty"), "app-K"), "named as status shows it");
+        assert!(!done("default", "example", Some("s2"), "app-K"), "not for another shop");
+        assert!(!done("other", "example", None, "app-K"), "another profile's record");
+        assert!(!done("default", "other", None, "app-K"), "another platform's record");
         // The same app linked to a second shop: without --shop, which one is meant is unknown.
         let mut other = event("disconnect.attempt", None);
         (other.shop_id, other.link_id) = ("s2".into(), "lnk2".into());
         log.append(&other).unwrap();
-        assert!(!done("default", "tiktok", None, "app-K"), "ambiguous across shops");
-        assert!(done("default", "tiktok", Some("s1"), "app-K"));
+        assert!(!done("default", "example", None, "app-K"), "ambiguous across shops");
+        assert!(done("default", "example", Some("s1"), "app-K"));
     }
 }

@@ -1,13 +1,12 @@
 //! Step 4: the user confirms by typing the account handle; scripts pass `--yes`.
 
 use crate::error::{Error, Result};
-use crate::platform::Link;
+use crate::platform::{Link, bare_handle};
 use crate::ui::Ui;
 
 /// True when `typed` is the handle, ignoring case, surrounding space and a missing `@`.
 pub fn matches_handle(typed: &str, handle: &str) -> bool {
-    let norm = |s: &str| s.trim().trim_start_matches('@').to_lowercase();
-    !typed.trim().is_empty() && norm(typed) == norm(handle)
+    !typed.trim().is_empty() && bare_handle(typed) == bare_handle(handle)
 }
 
 /// Asks for confirmation, unless `yes`. Without a terminal, `--yes` is required (exit 2).

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::platform::{DisconnectMode, Link, LinkKind, Platform, Shop};
+use crate::platform::spec::kind_spec;
+use crate::platform::{DisconnectMode, Link, LinkSource, Platform, Shop};
 
 /// The plan shown before asking for confirmation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -14,61 +15,56 @@ pub struct Plan {
     /// What only the owner or support can do (guided and support links).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manual_steps: Vec<String>,
+    /// The platform's limits for this kind of link ("you cannot relink ... more than").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
-fn consequences(shop: &Shop, link: &Link) -> Vec<String> {
-    let h = &link.handle;
-    match link.kind {
-        LinkKind::OfficialAccount => vec![
-            format!("the Shop tab disappears from {h}'s TikTok profile"),
-            format!("videos and LIVEs from {h} can no longer tag {}'s products", shop.name),
-            format!("listings stay in Seller Center but are no longer shown on {h}"),
-        ],
-        LinkKind::MarketingAccount => vec![
-            format!("{h} can no longer tag the shop's products in videos or LIVE"),
-            format!("shoppable videos already posted by {h} stop showing product links"),
-        ],
-        LinkKind::AffiliateCreator => vec![
-            format!("{h}'s affiliate links stop earning commission"),
-            format!("open collaborations with {h} end; commission already earned settles on schedule"),
-        ],
-        LinkKind::AppAuthorization => vec![
-            format!("{} can no longer read or change {}'s data through the API", link.display_name, shop.name),
-            "its webhook subscriptions stop delivering events".into(),
-        ],
-    }
-}
-
-/// Builds the plan for disconnecting `link`.
-pub fn build(platform: &dyn Platform, shop: &Shop, link: &Link, state_dir: &std::path::Path) -> Plan {
+/// Builds the plan for disconnecting `link`. `confirm_typed` is false when `--yes` skips typing
+/// the handle, so the plan does not promise a step that will not happen.
+pub fn build(
+    platform: &dyn Platform,
+    shop: &Shop,
+    link: &Link,
+    state_dir: &std::path::Path,
+    confirm_typed: bool,
+) -> Plan {
+    let spec = kind_spec(&platform.link_kinds(), link.kind);
     let receipt = format!("write a receipt to {}", state_dir.join("receipts").display());
-    let name = platform.name();
-    let (steps, manual_steps) = match link.disconnect {
-        DisconnectMode::Api => (
-            vec![
-                format!("confirm: you type {}", link.handle),
-                "pass the second factor".into(),
-                format!("ask {name} to remove {} from {}", link.handle, shop.name),
-                "read the links again to confirm it is gone".into(),
-                receipt,
-            ],
-            Vec::new(),
-        ),
-        DisconnectMode::Guided => (
-            vec![
-                format!("confirm: you type {}", link.handle),
-                "pass the second factor".into(),
-                format!("do every part {name} allows through its API"),
+    let name = platform.display_name();
+    let mut steps = Vec::new();
+    if confirm_typed && link.disconnect != DisconnectMode::Support {
+        steps.push(format!("confirm: you type {}", link.handle));
+    }
+    let manual_steps = match link.disconnect {
+        DisconnectMode::Api => {
+            steps.push("check your second-factor code".into());
+            steps.push(format!("ask {name} to remove {} from {}", link.handle, shop.name));
+            steps.push("read the links again to confirm it is gone".into());
+            steps.push(receipt);
+            Vec::new()
+        }
+        DisconnectMode::Guided if link.source == LinkSource::Declared => {
+            steps.push("check your second-factor code".into());
+            steps.push(format!("show where to unlink it in {name}'s own UI; you unlink it there"));
+            steps.push("ask you to confirm it is done (scripts: --owner-done)".into());
+            steps.push(receipt);
+            platform.manual_steps(shop, link)
+        }
+        DisconnectMode::Guided => {
+            steps.push("check your second-factor code".into());
+            steps.push(format!("do every part {name} allows through its API"));
+            steps.push(
                 "show the steps only you can take in the platform's own UI; --wait watches until the link is gone"
                     .into(),
-                receipt,
-            ],
-            platform.manual_steps(shop, link),
-        ),
-        DisconnectMode::Support => (
-            vec!["write a ready-to-send support request (nothing is changed by the tool)".into()],
-            platform.manual_steps(shop, link),
-        ),
+            );
+            steps.push(receipt);
+            platform.manual_steps(shop, link)
+        }
+        DisconnectMode::Support => {
+            steps.push("write a ready-to-send support request (nothing is changed by the tool)".into());
+            platform.manual_steps(shop, link)
+        }
     };
-    Plan { steps, consequences: consequences(shop, link), manual_steps }
+    Plan { steps, consequences: spec.consequences_for(shop, link), manual_steps, warnings: spec.limits.clone() }
 }

@@ -9,7 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::export::index::{Entry, Index};
 use crate::export::manifest::{self, Manifest};
-use crate::platform::{Dataset, Link, LinkKind, LinkState, Platform, Readiness, Shop};
+use chrono::{DateTime, Utc};
+
+use crate::platform::spec::kind_spec;
+use crate::platform::{Dataset, KindSpec, Link, LinkState, Platform, Readiness, Shop};
 
 /// How much a failed check matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,8 @@ pub struct Overrides {
     pub unexported: bool,
     /// `--allow-pending-funds`.
     pub pending_funds: bool,
+    /// `--emergency`: a suspected breach; skips the export check where the kind allows it.
+    pub emergency: bool,
 }
 
 /// All checks, plus the export they relied on.
@@ -172,9 +177,10 @@ fn export_check(
     changed: &SinceExport,
 ) -> (Check, Option<Entry>) {
     let latest = index.latest(platform.name(), &shop.id);
+    let datasets: Vec<Dataset> = platform.datasets().iter().map(|d| d.name).collect();
     let problem = match latest {
         None => Some("no export of this shop yet".to_owned()),
-        Some(e) => export_problem(e, shop, &platform.datasets(), changed),
+        Some(e) => export_problem(e, shop, &datasets, changed),
     };
     let hint = match (&problem, latest) {
         (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
@@ -194,8 +200,37 @@ fn export_check(
     (check("no_export", ok, Severity::Blocker, message, (!ok).then_some(hint), overrides.unexported), entry)
 }
 
+/// What the checks apply to: one link's kind, or (for `status`) every kind still linked.
+#[derive(Debug, Clone, Copy)]
+struct Applies {
+    moves_money: bool,
+    moves_buyers: bool,
+    emergency: bool,
+}
+
+fn applies(shop: &Shop, link: Option<&Link>, kinds: &[KindSpec]) -> Applies {
+    let specs: Vec<KindSpec> = match link {
+        Some(l) => vec![kind_spec(kinds, l.kind)],
+        None => shop.links.iter().filter(|l| l.state == LinkState::Linked).map(|l| kind_spec(kinds, l.kind)).collect(),
+    };
+    Applies {
+        moves_money: specs.iter().any(|s| s.moves_money),
+        moves_buyers: specs.iter().any(|s| s.moves_buyers),
+        emergency: link.is_some() && specs.iter().all(|s| s.emergency),
+    }
+}
+
+fn severity(blocks: bool) -> Severity {
+    if blocks { Severity::Blocker } else { Severity::Warning }
+}
+
 /// Runs every check for disconnecting `link` (or, with `None`, for the shop as a whole, as
 /// `status` shows it). `changed` is [`changed_since_export`]'s answer.
+///
+/// Which checks block depends on the link's kind, as the platform describes it (SPEC §6):
+/// money only where the kind moves money, open orders only where it moves buyers, and the
+/// platform's time rules for the kind. Revoking an app moves neither: its funds and orders are
+/// warnings.
 pub fn run(
     shop: &Shop,
     link: Option<&Link>,
@@ -205,24 +240,48 @@ pub fn run(
     overrides: Overrides,
     changed: &SinceExport,
 ) -> Preflight {
-    let (export, entry) = export_check(index, platform, shop, overrides, changed);
+    let kinds = platform.link_kinds();
+    let applies = applies(shop, link, &kinds);
+    let (mut export, entry) = export_check(index, platform, shop, overrides, changed);
+    if !export.ok && overrides.emergency && applies.emergency {
+        export.overridden = true;
+        export.message = format!("{} (skipped: --emergency)", export.message);
+    }
     let mut checks = vec![export];
+    checks.extend(money_checks(link, readiness, overrides, applies.moves_money));
+    checks.push(orders_check(readiness, applies.moves_buyers));
+    if let Some(l) = link {
+        checks.extend(rule_checks(&kind_spec(&kinds, l.kind), l, Utc::now()));
+    }
+    Preflight { checks, export: entry }
+}
+
+fn money_checks(link: Option<&Link>, readiness: &Readiness, overrides: Overrides, blocks: bool) -> Vec<Check> {
     let funds = readiness.pending_funds.as_ref().filter(|m| !m.amount.is_zero());
-    checks.push(check(
+    let funds_hint = if blocks {
+        "wait for the next settlement, or pass --allow-pending-funds"
+    } else {
+        "this link does not move money; the funds stay with the shop"
+    };
+    let mut checks = vec![check(
         "pending_funds",
         funds.is_none(),
-        Severity::Blocker,
+        severity(blocks),
         funds.map_or_else(|| "no unsettled funds".into(), |m| format!("{m} not yet paid out")),
-        Some("wait for the next settlement, or pass --allow-pending-funds".into()),
+        Some(funds_hint.into()),
         overrides.pending_funds,
-    ));
+    )];
     let w = readiness.processing_withdrawals;
     checks.push(check(
         "withdrawal_processing",
         w == 0,
-        Severity::Blocker,
-        if w == 0 { "no withdrawal in flight".into() } else { format!("{w} withdrawal(s) still processing") },
-        Some("wait until the withdrawal reaches your bank, or pass --allow-pending-funds".into()),
+        severity(blocks),
+        if w == 0 { "no withdrawal in flight".into() } else { format!("{} still processing", plural(w, "withdrawal")) },
+        Some(if blocks {
+            "wait until the withdrawal reaches your bank, or pass --allow-pending-funds".into()
+        } else {
+            "this link does not move money; the withdrawal goes on".into()
+        }),
         overrides.pending_funds,
     ));
     let commission = link.and_then(|l| readiness.pending_commissions.iter().find(|c| c.link_id == l.id));
@@ -231,28 +290,70 @@ pub fn run(
             "pending_commission",
             false,
             Severity::Blocker,
-            format!("{money} of affiliate commission not yet paid"),
+            format!("{money} of affiliate commission not yet settled"),
             Some("wait for the commission to settle, or pass --allow-pending-funds".into()),
             overrides.pending_funds,
         ));
     }
-    // For the shop as a whole (status), open orders block only where an official account exists.
-    let official = match link {
-        Some(l) => l.kind == LinkKind::OfficialAccount,
-        None => shop.links.iter().any(|l| l.kind == LinkKind::OfficialAccount && l.state == LinkState::Linked),
-    };
+    checks
+}
+
+fn orders_check(readiness: &Readiness, blocks: bool) -> Check {
     let open = readiness.open_orders;
-    checks.push(check(
-        "open_orders",
-        open == 0,
-        if official { Severity::Blocker } else { Severity::Warning },
-        if open == 0 { "no open orders".into() } else { format!("{open} open order(s) still need fulfilment") },
-        Some(if official {
-            "ship or cancel them in Seller Center first: buyers reach the shop through the official account".into()
+    let returns = readiness.open_returns;
+    let mut parts = Vec::new();
+    if open > 0 {
+        parts.push(format!("{} still need fulfilment", plural(open, "open order")));
+    }
+    if returns > 0 {
+        let what = if returns == 1 {
+            "1 return or cancellation".into()
         } else {
-            "they are unaffected, but keep shipping them".into()
+            format!("{returns} returns or cancellations")
+        };
+        parts.push(format!("{what} still in progress"));
+    }
+    let ok = parts.is_empty();
+    check(
+        "open_orders",
+        ok,
+        severity(blocks),
+        if ok { "no open orders, returns or cancellations".into() } else { parts.join("; ") },
+        Some(if blocks {
+            "ship, cancel or settle them in the platform's seller UI first: buyers reach the shop through this link"
+                .into()
+        } else {
+            "they are unaffected, but keep handling them".into()
         }),
         false,
-    ));
-    Preflight { checks, export: entry }
+    )
+}
+
+/// The platform's time rule for the kind: an unlink too soon after linking is refused, naming
+/// when it becomes possible.
+fn rule_checks(spec: &KindSpec, link: &Link, now: DateTime<Utc>) -> Option<Check> {
+    let hours = spec.min_link_age_hours?;
+    let at = spec.unlink_allowed_at(link, now);
+    let when = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Some(check(
+        "link_too_new",
+        at.is_none(),
+        Severity::Blocker,
+        match at {
+            Some(t) => format!(
+                "the platform allows unlinking a {} only {hours} h after linking: {} can be unlinked from {}",
+                spec.label,
+                link.handle,
+                when(t)
+            ),
+            None => format!("linked more than {hours} h ago, as the platform requires"),
+        },
+        at.map(|t| format!("run the same command again after {}", when(t))),
+        false,
+    ))
+}
+
+/// `1 withdrawal`, `2 withdrawals`.
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

@@ -91,6 +91,14 @@ pub struct Receipt {
     pub request_ids: Vec<String>,
     /// True when the link was seen gone afterwards.
     pub verified_gone: bool,
+    /// The same as `verified_gone`: the tool saw the link gone itself. False when only the owner
+    /// says so (`confirmed_by: "owner"`).
+    pub verified: bool,
+    /// Who confirmed a link the tool cannot see: `owner` (a declared link the owner cut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<&'static str>,
+    /// True when `--emergency` skipped the export check (a suspected breach).
+    pub emergency: bool,
     /// True when this run finished a disconnect an earlier, interrupted run had started.
     pub recovered: bool,
     /// Where the receipt was saved.

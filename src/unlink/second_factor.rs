@@ -84,8 +84,8 @@ pub async fn pass(
             challenge.sent_to,
             challenge.expires_at.format("%H:%M:%S UTC")
         ));
-        if platform.name() == "sandbox" && !ui.is_interactive() && given.is_none() {
-            ui.note("Read it with `shopunlink sandbox code`.");
+        if let Some(hint) = challenge.hint.as_deref().filter(|_| given.is_none()) {
+            ui.note(hint);
         }
         let grant = ask(ui, "Code", given, |code| {
             let challenge = challenge.clone();

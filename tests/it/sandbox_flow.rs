@@ -184,9 +184,17 @@ fn disconnect_walks_every_safety_step() {
     assert!(err.contains("no export"), "{err}");
     let dir = export_and_verify(&home);
 
-    // Pending funds still block without the override.
-    let doc = home.json(&["disconnect", "@democrafts.deals", "--yes"], 5);
+    // Pending funds block what moves money (the affiliate's commission, the official account's
+    // payouts) without the override, and not a marketing account, whose unlink moves no money.
+    let doc = home.json(&["disconnect", "@lunabeauty", "--yes"], 5);
     assert_eq!(doc["error"]["kind"], "refused");
+    let plan = home.json(&["disconnect", "@democrafts.deals", "--dry-run"], 0);
+    let funds = plan["preflight"].as_array().unwrap().iter().find(|c| c["code"] == "pending_funds").unwrap().clone();
+    assert_eq!(
+        (&funds["ok"], &funds["severity"]),
+        (&serde_json::json!(false), &serde_json::json!("warning")),
+        "{plan}"
+    );
 
     // Dry run: a plan, nothing changed.
     let before = std::fs::read_to_string(home.join("state/sandbox/world.json")).ok();

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shopunlink::credentials::{CredentialStore, Credentials, MemoryStore, Secret};
 use shopunlink::platform::tiktok::Tiktok;
-use shopunlink::platform::{Grant, Platform, PlatformContext};
-use shopunlink::settings::TiktokSettings;
+use shopunlink::platform::{Grant, Platform, PlatformContext, PlatformSettings};
 
 #[cfg(unix)]
 use crate::common::mode;
@@ -191,16 +190,19 @@ fn tiktok_guided_disconnect_dry_run_prints_the_seller_center_steps_and_changes_n
     assert_eq!(code, 5, "pending funds and no export block a real disconnect: {err}");
 }
 
+fn settings(env: &[(&str, &str)]) -> PlatformSettings {
+    PlatformSettings { env: env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(), ..Default::default() }
+}
+
 fn context(fake: &Fake, store: Arc<MemoryStore>) -> PlatformContext {
     PlatformContext {
         profile: "default".into(),
         state_dir: std::env::temp_dir(),
-        tiktok: TiktokSettings {
-            api_base: fake.api_base(),
-            auth_base: fake.auth_base(),
-            rate_limit: 50,
-            retry_base_ms: 2,
-        },
+        settings: settings(&[
+            ("SHOPUNLINK_TIKTOK_API_BASE", &fake.api_base()),
+            ("SHOPUNLINK_TIKTOK_AUTH_BASE", &fake.auth_base()),
+            ("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2"),
+        ]),
         credentials: store,
     }
 }
@@ -466,7 +468,7 @@ fn tiktok_guided_disconnect_end_to_end_through_the_binary() {
     assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("disconnected"), &json!(true)));
     assert_eq!(receipt["second_factor"]["method"], "totp");
     assert_eq!(receipt["export"]["dir"], exp.display().to_string(), "the export relied on");
-    assert!(receipt["plan"]["steps"].as_array().is_some_and(|s| s.len() == 5), "{receipt}");
+    assert!(receipt["plan"]["steps"].as_array().is_some_and(|s| s.len() == 4), "--yes: no typing step; {receipt}");
     assert!(receipt["plan"]["manual_steps"].to_string().contains("My apps"), "{receipt}");
     let performed = receipt["performed"].to_string();
     assert!(performed.contains("deleted the PACKAGE_UPDATE webhook subscription"), "{performed}");

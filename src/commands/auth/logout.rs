@@ -1,6 +1,6 @@
 //! `auth logout`: delete the profile's stored tokens from the keyring and the file.
 //!
-//! Environment variables cannot be removed by a child process, so with `SHOPUNLINK_TIKTOK_*`
+//! Environment variables cannot be removed by a child process, so with `SHOPUNLINK_<PLATFORM>_*`
 //! set the command says so rather than pretending the profile is logged out.
 
 use super::{Ctx, describe, json_name};
@@ -23,26 +23,29 @@ pub fn run(ctx: &Ctx<'_>) -> Result<()> {
                 .with_detail("profile", profile));
         }
         if env_set {
-            return Err(env_error(&profile));
+            return Err(env_error(&profile, chain.env()));
         }
     }
     if let Some(why) = &skipped {
         ctx.ui.warn(&format!("the OS keyring was not reachable ({why}); only the file was checked"));
     }
     if env_set {
-        ctx.ui.warn(&env_error(&profile).hints().join("; "));
+        ctx.ui.warn(&env_error(&profile, chain.env()).hints().join("; "));
     }
     print(ctx, &profile, &removed);
     Ok(())
 }
 
-fn env_error(profile: &str) -> Error {
+fn env_error(profile: &str, env: &crate::credentials::EnvStore) -> Error {
     Error::usage(format!(
-        "the tokens of profile {profile} come from SHOPUNLINK_TIKTOK_* environment variables, which shopunlink cannot remove"
+        "the tokens of profile {profile} come from {} environment variables, which shopunlink cannot remove",
+        env.pattern()
     ))
-    .with_hint(
-        "unset SHOPUNLINK_TIKTOK_ACCESS_TOKEN and SHOPUNLINK_TIKTOK_REFRESH_TOKEN in your shell, or remove them from the CI job's secrets",
-    )
+    .with_hint(format!(
+        "unset {} and {} in your shell, or remove them from the CI job's secrets",
+        env.var("ACCESS_TOKEN"),
+        env.var("REFRESH_TOKEN")
+    ))
     .with_detail("profile", profile)
 }
 

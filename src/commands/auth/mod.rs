@@ -16,7 +16,7 @@ use crate::error::Result;
 
 /// Log in and out, see where credentials come from, and manage the profile's TOTP.
 ///
-/// Credentials are looked up in this order, first hit wins: SHOPUNLINK_TIKTOK_* environment
+/// Credentials are looked up in this order, first hit wins: SHOPUNLINK_<PLATFORM>_* environment
 /// variables, the OS keyring, then a 0600 file under the state directory (only where no keyring
 /// is reachable). The sandbox needs none.
 ///
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx<'_>, args: AuthArgs) -> Result<()> {
 /// How a source is named in messages.
 fn describe(source: Source) -> &'static str {
     match source {
-        Source::Env => "SHOPUNLINK_TIKTOK_* environment variables",
+        Source::Env => "environment variables (SHOPUNLINK_<PLATFORM>_*)",
         Source::Keyring => "the OS keyring",
         Source::File => "the 0600 credentials file",
         Source::Memory => "memory",

@@ -73,7 +73,7 @@ fn profile_status(
     let totp = totp::load(chain, ctx.settings.totp_secret.as_ref())?.map_or(Source::None, |e| e.source);
     let path = (located.found == Source::File)
         .then(|| chain.file().path(&Slot::Credentials(chain.profile().into())).display().to_string());
-    let platform = platform.unwrap_or_else(|| if credentials.is_some() { "tiktok" } else { "sandbox" }.into());
+    let platform = platform.unwrap_or_else(|| ctx.settings.platform.clone());
     let c = credentials.as_ref();
     Ok(ProfileStatus {
         name: chain.profile().to_owned(),
@@ -110,7 +110,9 @@ fn print_human(ctx: &Ctx<'_>, profiles: &[ProfileStatus]) {
 
 fn credentials_line(p: &ProfileStatus) -> String {
     match (p.source, p.platform.as_str()) {
-        ("none", "sandbox") => "none needed (sandbox)".into(),
+        ("none", platform) if crate::platform::provider(platform).is_ok_and(|p| !p.needs_credentials()) => {
+            format!("none needed ({platform})")
+        }
         ("none", platform) => {
             format!("none: run `shopunlink auth login --platform {platform} --profile {}`", p.name)
         }

@@ -150,11 +150,11 @@ mod tests {
 
     #[test]
     fn cursors_name_their_window() {
-        assert_eq!(decode(Dataset::Orders, None, 3).unwrap(), (0, None));
+        assert_eq!(decode(Dataset::new("orders"), None, 3).unwrap(), (0, None));
         let c = encode(2, Some("a/b+c=:d"));
-        assert_eq!(decode(Dataset::Orders, Some(&c), 3).unwrap(), (2, Some("a/b+c=:d".into())));
-        assert_eq!(decode(Dataset::Orders, Some(&encode(1, None)), 3).unwrap(), (1, None));
-        assert!(decode(Dataset::Orders, Some(&encode(3, None)), 3).is_err(), "no such window");
-        assert!(decode(Dataset::Orders, Some("plain-token"), 3).is_err());
+        assert_eq!(decode(Dataset::new("orders"), Some(&c), 3).unwrap(), (2, Some("a/b+c=:d".into())));
+        assert_eq!(decode(Dataset::new("orders"), Some(&encode(1, None)), 3).unwrap(), (1, None));
+        assert!(decode(Dataset::new("orders"), Some(&encode(3, None)), 3).is_err(), "no such window");
+        assert!(decode(Dataset::new("orders"), Some("plain-token"), 3).is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! challenges and disconnects are persisted in [`world::World`]. Disconnecting needs the code the
 //! sandbox "sends" to the seller, which `shopunlink sandbox code` reveals.
 
+pub mod cli;
 pub mod economy;
 mod records;
 mod rng;
@@ -18,15 +19,51 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use self::economy::{DAY, Economy, OrderPhase, START, WEEK, cents};
 use self::world::{CODE_ATTEMPTS, CODE_TTL_SECS, ChallengeState, World};
+use super::tiktok::kinds;
+use super::tiktok::tables::{self, Known};
 use super::{
-    Challenge, ChallengeAnswer, Commission, Dataset, Decimal, DisconnectOutcome, Grant, Link, LinkState, Money, Page,
-    PageRequest, Platform, PlatformContext, RawRecord, Readiness, Shop, TimeRange,
+    Challenge, ChallengeAnswer, Commission, DatasetSpec, Decimal, DisconnectOutcome, Grant, KindSpec, Link, LinkState,
+    Money, Page, PageRequest, Platform, PlatformContext, Provider, RawRecord, Readiness, SettingInfo, Shop, TimeRange,
 };
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 
 /// Records per page (TikTok's maximum is 100; the sandbox pages bigger because it is local).
 pub const PAGE_SIZE: u64 = 500;
+
+/// The `sandbox` entry of the registry.
+pub static PROVIDER: SandboxProvider = SandboxProvider;
+
+/// The embedded sandbox as a whole: no settings, no credentials, no network.
+#[derive(Debug)]
+pub struct SandboxProvider;
+
+#[async_trait]
+impl Provider for SandboxProvider {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "the sandbox shop"
+    }
+
+    fn about(&self) -> &'static str {
+        "an embedded, deterministic simulated shop (the default; no account needed)"
+    }
+
+    fn settings(&self) -> Vec<SettingInfo> {
+        Vec::new()
+    }
+
+    fn open(&self, ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
+        Sandbox::open(ctx)
+    }
+
+    async fn doctor(&self, _ctx: &PlatformContext) -> Vec<super::HealthCheck> {
+        vec![super::HealthCheck::pass("network", "not needed: the sandbox is embedded and works offline")]
+    }
+}
 
 /// The sandbox platform.
 #[derive(Debug)]
@@ -174,27 +211,36 @@ impl Platform for Sandbox {
             processing_withdrawals: u64::from(e.withdrawals() > 0 && e.withdrawal(e.withdrawals() - 1).2),
             open_orders: e.p.open_orders.min(e.p.orders),
             active_listings: e.active_listings(),
+            open_returns: 0,
             pending_commissions,
         })
     }
 
-    fn datasets(&self) -> Vec<Dataset> {
-        Dataset::ALL.to_vec()
+    fn display_name(&self) -> &'static str {
+        "the sandbox shop"
+    }
+
+    fn datasets(&self) -> Vec<DatasetSpec> {
+        tables::specs()
+    }
+
+    fn link_kinds(&self) -> Vec<KindSpec> {
+        kinds::specs()
     }
 
     async fn page(&self, _shop: &Shop, req: PageRequest<'_>) -> Result<Page> {
         let e = Economy::new(self.snapshot().params);
         let range = req.range;
-        match req.dataset {
-            Dataset::Orders => {
+        match Known::of(req.dataset)? {
+            Known::Orders => {
                 let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
                 index_page(lo, hi, req.cursor, Some(hi - lo), |_| true, |i| records::order(&e, i))
             }
-            Dataset::Products => {
+            Known::Products => {
                 let (lo, hi) = window(range, e.p.products, |t| e.first_product_at(t));
                 index_page(lo, hi, req.cursor, Some(hi - lo), |_| true, |p| records::product(&e, p))
             }
-            Dataset::StatementTransactions => {
+            Known::StatementTransactions => {
                 let (lo, hi) = window(range, e.unsettled_from, |t| e.first_order_at(t).min(e.unsettled_from));
                 index_page(
                     lo,
@@ -205,15 +251,15 @@ impl Platform for Sandbox {
                     |i| records::transaction(&e, i, ((e.order_time(i) - START) / WEEK) as u64),
                 )
             }
-            Dataset::Statements => {
+            Known::Statements => {
                 let keys = small_window(range, e.statements(), |w| e.statement_time(w));
                 small_page(keys, req.cursor, |w| records::statement(&e, w))
             }
-            Dataset::Payments => {
+            Known::Payments => {
                 let keys = small_window(range, e.statements(), |w| e.statement_time(w) + DAY);
                 small_page(keys, req.cursor, |w| records::payment(&e, w))
             }
-            Dataset::Withdrawals => {
+            Known::Withdrawals => {
                 let keys = small_window(range, e.withdrawals(), |k| e.withdrawal(k).1);
                 small_page(keys, req.cursor, |k| records::withdrawal(&e, k))
             }
@@ -244,7 +290,12 @@ impl Platform for Sandbox {
             world.challenges.push(c.clone());
             Ok(c)
         })?;
-        Ok(Some(Challenge { id: state.id, sent_to: state.sent_to, expires_at: state.expires_at }))
+        Ok(Some(Challenge {
+            id: state.id,
+            sent_to: state.sent_to,
+            expires_at: state.expires_at,
+            hint: Some("Read it with `shopunlink sandbox code` (in another terminal, or before running this).".into()),
+        }))
     }
 
     async fn answer_challenge(&self, challenge: &Challenge, code: &Secret) -> Result<ChallengeAnswer> {
@@ -287,7 +338,7 @@ impl Platform for Sandbox {
                         ..Default::default()
                     });
                 }
-                Some(LinkState::Linked) => {}
+                Some(LinkState::Linked | LinkState::AwaitingOwner) => {}
             }
             if let Some(challenge_id) = challenge_id {
                 let challenge = world

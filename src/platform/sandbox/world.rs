@@ -14,7 +14,7 @@ use super::economy::{Params, cents};
 use super::rng::mix;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::platform::{DisconnectMode, Link, LinkKind, LinkState};
+use crate::platform::{DisconnectMode, Link, LinkKind, LinkSource, LinkState};
 
 /// How long a sandbox code stays valid.
 pub const CODE_TTL_SECS: i64 = 300;
@@ -148,6 +148,7 @@ fn link(p: &Params, n: u64, kind: LinkKind, handle: &str, name: &str, since: i64
         linked_since: Utc.timestamp_opt(since, 0).single(),
         disconnect: mode,
         details: serde_json::Map::new(),
+        source: LinkSource::Platform,
     }
 }
 
@@ -155,14 +156,14 @@ fn link(p: &Params, n: u64, kind: LinkKind, handle: &str, name: &str, since: i64
 fn default_links(p: &Params) -> Vec<Link> {
     use DisconnectMode::{Api, Support};
     let mut links = vec![
-        link(p, 1, LinkKind::OfficialAccount, "@democrafts", "Demo Crafts Co.", 1_709_337_600, Api),
-        link(p, 2, LinkKind::MarketingAccount, "@democrafts.deals", "Demo Crafts — Deals & Drops", 1_717_200_000, Api),
-        link(p, 3, LinkKind::AffiliateCreator, "@lunabeauty", "Luna ✨ Beauty", 1_740_787_200, Api),
-        link(p, 4, LinkKind::AppAuthorization, "inventory-sync-pro", "Inventory Sync Pro", 1_725_148_800, Api),
+        link(p, 1, LinkKind::OFFICIAL_ACCOUNT, "@democrafts", "Demo Crafts Co.", 1_709_337_600, Api),
+        link(p, 2, LinkKind::MARKETING_ACCOUNT, "@democrafts.deals", "Demo Crafts — Deals & Drops", 1_717_200_000, Api),
+        link(p, 3, LinkKind::AFFILIATE_CREATOR, "@lunabeauty", "Luna ✨ Beauty", 1_740_787_200, Api),
+        link(p, 4, LinkKind::APP_AUTHORIZATION, "inventory-sync-pro", "Inventory Sync Pro", 1_725_148_800, Api),
         link(
             p,
             5,
-            LinkKind::MarketingAccount,
+            LinkKind::MARKETING_ACCOUNT,
             "@brightside.agency",
             "Brightside Agency (partner business account)",
             1_746_057_600,

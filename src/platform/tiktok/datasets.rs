@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::api::{self, ListPage, PAGE_SIZE, scope};
 use super::client::{Call, Client};
+use super::tables::Known;
 use crate::error::{Error, Result};
 use crate::platform::{Dataset, Page, TimeRange};
 
@@ -45,19 +46,19 @@ pub async fn page(
     range: &TimeRange,
     cursor: Option<&str>,
 ) -> Result<Page> {
-    match dataset {
-        Dataset::Orders => orders(client, cipher, range, cursor).await,
-        Dataset::Products => products(client, cipher, range, cursor).await,
-        Dataset::Statements => {
+    match Known::of(dataset)? {
+        Known::Orders => orders(client, cipher, range, cursor).await,
+        Known::Products => products(client, cipher, range, cursor).await,
+        Known::Statements => {
             let call = finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, range);
             simple(client, call, "statements", cursor).await
         }
-        Dataset::StatementTransactions => statement_transactions(client, cipher, range, cursor).await,
-        Dataset::Payments => {
+        Known::StatementTransactions => statement_transactions(client, cipher, range, cursor).await,
+        Known::Payments => {
             let call = finance_get(api::PAYMENTS, cipher, CREATE_TIME, range);
             simple(client, call, "payments", cursor).await
         }
-        Dataset::Withdrawals => simple(client, withdrawals(cipher, range), "withdrawals", cursor).await,
+        Known::Withdrawals => simple(client, withdrawals(cipher, range), "withdrawals", cursor).await,
     }
 }
 
@@ -192,7 +193,7 @@ fn product_search(cipher: &str, at: &ProductCursor) -> Call {
 
 async fn products(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
     let mut at = match cursor {
-        Some(c) => serde_json::from_str::<ProductCursor>(c).map_err(|_| bad_cursor(Dataset::Products, c))?,
+        Some(c) => serde_json::from_str::<ProductCursor>(c).map_err(|_| bad_cursor(Known::Products.dataset(), c))?,
         None => {
             // `until` is exclusive, the API's `_le` inclusive; an open end is "now", fixed in the
             // cursor so a resumed export searches the same windows.
@@ -258,9 +259,8 @@ async fn statement_transactions(
     cursor: Option<&str>,
 ) -> Result<Page> {
     let mut at = match cursor {
-        Some(c) => {
-            serde_json::from_str::<TransactionsCursor>(c).map_err(|_| bad_cursor(Dataset::StatementTransactions, c))?
-        }
+        Some(c) => serde_json::from_str::<TransactionsCursor>(c)
+            .map_err(|_| bad_cursor(Known::StatementTransactions.dataset(), c))?,
         None => TransactionsCursor::default(),
     };
     let listing = finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, range);
@@ -361,6 +361,6 @@ mod tests {
         let t =
             TransactionsCursor { ids: vec!["s1".into()], statements: Some("x/y=".into()), listed: false, token: None };
         assert_eq!(serde_json::from_str::<TransactionsCursor>(&serde_json::to_string(&t).unwrap()).unwrap(), t);
-        assert_eq!(bad_cursor(Dataset::Products, "zz").kind(), crate::error::ErrorKind::Usage);
+        assert_eq!(bad_cursor(Known::Products.dataset(), "zz").kind(), crate::error::ErrorKind::Usage);
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::api::{self, AuthorizedShop, Webhook, scope};
 use super::client::{Call, Client};
 use crate::error::{Error, Result};
-use crate::platform::{DisconnectMode, DisconnectOutcome, Link, LinkKind, LinkState, Shop};
+use crate::platform::{DisconnectMode, DisconnectOutcome, Link, LinkKind, LinkSource, LinkState, Shop};
 
 /// The token was deauthorized (or is invalid).
 const TOKEN_INVALID: i64 = 105001;
@@ -84,13 +84,14 @@ fn shop(s: AuthorizedShop, app_key: &str, scopes: &[String], webhooks: Value) ->
     }
     let link = Link {
         id: format!("tiktok-app-{app_key}-{}", s.id),
-        kind: LinkKind::AppAuthorization,
+        kind: LinkKind::APP_AUTHORIZATION,
         handle: format!("app-{app_key}"),
         display_name: format!("TikTok Shop app {app_key}"),
         state: LinkState::Linked,
         linked_since: None,
         disconnect: DisconnectMode::Guided,
         details,
+        source: LinkSource::Platform,
     };
     Shop { id: s.id, name: s.name, region: s.region, links: vec![link], data_changed_at: None, handle: s.cipher }
 }
@@ -207,7 +208,7 @@ mod tests {
         let shop = shop(s, "k1", &["seller.order.info".into()], json!([{"event_type": "ORDER_STATUS_CHANGE"}]));
         assert_eq!(shop.handle, "GCP_x");
         let link = &shop.links[0];
-        assert_eq!((link.kind, link.disconnect), (LinkKind::AppAuthorization, DisconnectMode::Guided));
+        assert_eq!((link.kind, link.disconnect), (LinkKind::APP_AUTHORIZATION, DisconnectMode::Guided));
         assert!(link.matches("@app-k1") && link.matches(&link.id));
         assert_eq!(link.details["scopes"], json!(["seller.order.info"]));
         let steps = manual_steps(&shop, link);

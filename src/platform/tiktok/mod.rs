@@ -9,12 +9,17 @@ pub mod api;
 pub mod base_url;
 pub mod client;
 pub mod datasets;
+pub mod doctor;
+pub mod kinds;
 pub mod limiter;
 pub mod links;
+pub mod login;
 pub mod readiness;
 pub mod retry;
 pub mod session;
+pub mod settings;
 pub mod sign;
+pub mod tables;
 pub mod token;
 
 use std::sync::Arc;
@@ -24,12 +29,70 @@ use async_trait::async_trait;
 use self::client::Client;
 use self::retry::Backoff;
 use self::session::Session;
+use self::settings::TiktokSettings;
+use self::tables::Known;
 use super::{
-    Challenge, ChallengeAnswer, Dataset, DisconnectOutcome, Grant, Link, Page, PageRequest, Platform, PlatformContext,
-    Readiness, Shop, TimeRange,
+    Challenge, ChallengeAnswer, Dataset, DatasetSpec, DisconnectOutcome, Grant, HealthCheck, Interaction, KindSpec,
+    Link, LoginOptions, Page, PageRequest, Platform, PlatformContext, Provider, Readiness, SettingInfo, Shop,
+    TimeRange,
 };
-use crate::credentials::Secret;
+use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
+
+/// The `tiktok` entry of the registry.
+pub static PROVIDER: TiktokProvider = TiktokProvider;
+
+/// TikTok Shop as a whole: its settings, login and doctor checks.
+#[derive(Debug)]
+pub struct TiktokProvider;
+
+#[async_trait]
+impl Provider for TiktokProvider {
+    fn name(&self) -> &'static str {
+        "tiktok"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "TikTok Shop"
+    }
+
+    fn about(&self) -> &'static str {
+        "TikTok Shop Open API (app key, secret and seller tokens)"
+    }
+
+    fn settings(&self) -> Vec<SettingInfo> {
+        settings::all()
+    }
+
+    fn check_settings(&self, settings: &super::PlatformSettings) -> Result<()> {
+        TiktokSettings::resolve(settings).map(|_| ())
+    }
+
+    fn needs_credentials(&self) -> bool {
+        true
+    }
+
+    fn uses_profile_totp(&self) -> bool {
+        true
+    }
+
+    fn open(&self, ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
+        Tiktok::open(ctx)
+    }
+
+    async fn login(
+        &self,
+        ctx: &PlatformContext,
+        io: &dyn Interaction,
+        options: &LoginOptions,
+    ) -> Result<Option<Credentials>> {
+        login::login(ctx, io, options).await.map(Some)
+    }
+
+    async fn doctor(&self, ctx: &PlatformContext) -> Vec<HealthCheck> {
+        doctor::checks(ctx).await
+    }
+}
 
 /// The `tiktok` platform: one shared client (limiter, tokens) for every concurrent task.
 #[derive(Debug)]
@@ -46,12 +109,13 @@ impl Tiktok {
 
     /// The concrete platform (for tests and benchmarks that drive it without the registry).
     pub fn new(ctx: &PlatformContext) -> Result<Tiktok> {
-        let api = base_url::checked("SHOPUNLINK_TIKTOK_API_BASE", &ctx.tiktok.api_base)?;
-        base_url::checked("SHOPUNLINK_TIKTOK_AUTH_BASE", &ctx.tiktok.auth_base)?;
+        let tiktok = TiktokSettings::resolve(&ctx.settings)?;
+        let api = base_url::checked(&ctx.settings.origin(&settings::API_BASE), &tiktok.api_base)?;
+        base_url::checked(&ctx.settings.origin(&settings::AUTH_BASE), &tiktok.auth_base)?;
         let credentials = ctx.credentials.load(&ctx.profile)?;
-        let session = Arc::new(Session::new(&ctx.profile, ctx.tiktok.clone(), ctx.credentials.clone(), credentials));
-        let backoff = Backoff::from_base_ms(ctx.tiktok.retry_base_ms);
-        Ok(Tiktok { client: Client::new(api, session, ctx.tiktok.rate_limit, backoff)? })
+        let session = Arc::new(Session::new(&ctx.profile, tiktok.clone(), ctx.credentials.clone(), credentials));
+        let backoff = Backoff::from_base_ms(tiktok.retry_base_ms);
+        Ok(Tiktok { client: Client::new(api, session, tiktok.rate_limit, backoff)? })
     }
 }
 
@@ -69,16 +133,24 @@ impl Platform for Tiktok {
         readiness::read(&self.client, &shop.handle).await
     }
 
-    fn datasets(&self) -> Vec<Dataset> {
-        Dataset::ALL.to_vec()
+    fn display_name(&self) -> &'static str {
+        "TikTok Shop"
+    }
+
+    fn datasets(&self) -> Vec<DatasetSpec> {
+        tables::specs()
+    }
+
+    fn link_kinds(&self) -> Vec<KindSpec> {
+        kinds::specs()
     }
 
     /// Orders, the one dataset with a page per 100 records, are read in windows of recency: a
     /// cursor fetches one page per round trip, so side by side the windows can use the whole rate
     /// limit even when the round trip is as long as the limit's interval.
     fn windows(&self, dataset: Dataset, range: &TimeRange, now: chrono::DateTime<chrono::Utc>) -> Vec<TimeRange> {
-        match dataset {
-            Dataset::Orders => datasets::recency_windows(range, now),
+        match Known::of(dataset) {
+            Ok(Known::Orders) => datasets::recency_windows(range, now),
             _ => vec![*range],
         }
     }

@@ -34,6 +34,7 @@ pub async fn read(client: &Client, cipher: &str) -> Result<Readiness> {
         processing_withdrawals,
         open_orders,
         active_listings,
+        open_returns: 0,
         pending_commissions: Vec::new(),
     })
 }

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Mutex;
 
+use super::settings::TiktokSettings;
 use super::token;
 use crate::credentials::{CredentialStore, Credentials, Secret, Source};
 use crate::error::{Error, Result};
-use crate::settings::TiktokSettings;
 
 /// What one request needs from the tokens; `generation` names the tokens it used.
 #[derive(Debug, Clone)]

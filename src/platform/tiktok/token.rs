@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use super::base_url;
 use super::client::Envelope;
+use super::settings::TiktokSettings;
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
-use crate::settings::TiktokSettings;
 
 /// The tokens arrive straight into [`Secret`]s, so not even a stray `{:?}` can print them.
 #[derive(Debug, Deserialize)]

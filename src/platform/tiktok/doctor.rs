@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Check;
-use crate::platform::tiktok::base_url;
-use crate::settings::{Settings, env};
+use super::base_url;
+use super::settings::{self, TiktokSettings};
+use crate::platform::{HealthCheck as Check, PlatformContext};
 
 /// How long one probe may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,21 +32,15 @@ pub struct Probe {
     pub local_time: DateTime<Utc>,
 }
 
-/// The network checks for the settings' platform: none on the sandbox (it is embedded, so the
-/// doctor works offline), reachability of each base URL and clock skew on TikTok.
-pub async fn checks(settings: &Settings) -> Vec<Check> {
-    match settings.platform.as_str() {
-        "tiktok" => tiktok(settings).await,
-        "sandbox" => vec![Check::pass("network", "not needed: the sandbox is embedded and works offline")],
-        other => vec![Check::pass("network", format!("no network checks for platform {other}"))],
-    }
-}
-
-async fn tiktok(settings: &Settings) -> Vec<Check> {
-    let bases = [
-        ("api_base", env::TIKTOK_API_BASE, settings.tiktok.api_base.as_str()),
-        ("auth_base", env::TIKTOK_AUTH_BASE, settings.tiktok.auth_base.as_str()),
-    ];
+/// Reachability of each base URL and clock skew; settings that do not parse are a failed check.
+pub async fn checks(ctx: &PlatformContext) -> Vec<Check> {
+    let settings = match TiktokSettings::resolve(&ctx.settings) {
+        Ok(s) => s,
+        Err(e) => return vec![Check::fail("settings", e.to_string(), e.hints().join("; "))],
+    };
+    let (api_var, auth_var) = (settings::API_BASE.env.unwrap_or_default(), settings::AUTH_BASE.env.unwrap_or_default());
+    let bases =
+        [("api_base", api_var, settings.api_base.as_str()), ("auth_base", auth_var, settings.auth_base.as_str())];
     let mut out = Vec::new();
     let mut clock = None;
     for (name, var, raw) in bases {

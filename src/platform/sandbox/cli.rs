@@ -3,12 +3,14 @@
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
-use super::Ctx;
+use super::economy::Params;
+use super::world::World;
 use crate::error::{Error, Result};
-use crate::platform::sandbox::economy::Params;
-use crate::platform::sandbox::world::World;
-use crate::platform::sandbox::{self};
-use crate::ui::Style;
+use crate::platform::{Interaction, PlatformContext};
+
+/// The most orders a sandbox may hold: a million-order shop must work (SPEC §9); far beyond that
+/// a typo would make every command crawl.
+pub const MAX_ORDERS: u64 = 100_000_000;
 
 /// Drive the embedded sandbox shop: rebuild it, read the code it "sent", or show its facts.
 ///
@@ -42,14 +44,14 @@ pub struct ResetArgs {
     /// Seed: the same seed and sizes always give the same records
     #[arg(long, default_value_t = Params::default().seed)]
     pub seed: u64,
-    /// Orders over the year of history
-    #[arg(long, default_value_t = Params::default().orders)]
+    /// Orders over the year of history (at most 100,000,000)
+    #[arg(long, default_value_t = Params::default().orders, value_parser = clap::value_parser!(u64).range(0..=MAX_ORDERS))]
     pub orders: u64,
     /// Product listings
     #[arg(long, default_value_t = Params::default().products, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub products: u64,
     /// How many of the newest orders still await shipment
-    #[arg(long, default_value_t = Params::default().open_orders)]
+    #[arg(long, default_value_t = Params::default().open_orders, value_parser = clap::value_parser!(u64).range(0..=MAX_ORDERS))]
     pub open_orders: u64,
     /// Pay everything out: no unsettled funds, no withdrawal in flight
     #[arg(long)]
@@ -60,8 +62,8 @@ pub struct ResetArgs {
 }
 
 /// Runs `sandbox`.
-pub async fn run(ctx: &Ctx<'_>, args: SandboxArgs) -> Result<()> {
-    let path = World::path(&ctx.settings.state_dir);
+pub async fn run(args: SandboxArgs, ctx: &PlatformContext, io: &dyn Interaction) -> Result<()> {
+    let path = World::path(&ctx.state_dir);
     match args.command {
         SandboxCommand::Reset(r) => {
             let params = Params {
@@ -74,8 +76,8 @@ pub async fn run(ctx: &Ctx<'_>, args: SandboxArgs) -> Result<()> {
             let mut world = World::new(params, Some(Utc::now()));
             world.profile_totp = r.profile_totp;
             world.save(&path)?;
-            show(ctx, &world);
-            ctx.ui.note(&format!("{} sandbox reset (seed {})", ctx.ui.paint_err(Style::Green, "✓"), r.seed));
+            show(io, &world);
+            io.note(&format!("✓ sandbox reset (seed {})", r.seed));
             Ok(())
         }
         SandboxCommand::Code => {
@@ -84,47 +86,37 @@ pub async fn run(ctx: &Ctx<'_>, args: SandboxArgs) -> Result<()> {
                 Error::not_found("the sandbox has no code waiting")
                     .with_hint("start a disconnect first; the code is sent then and stays valid for 5 minutes")
             })?;
-            if ctx.ui.is_json() {
-                ctx.ui.print_json(&serde_json::json!({
-                    "schema_version": 1, "code": challenge.code, "expires_at": challenge.expires_at,
-                    "link_id": challenge.link_id,
-                }));
-            } else {
-                ctx.ui.print_raw(&format!("{}\n", challenge.code));
-            }
+            io.print_json_value(&serde_json::json!({
+                "schema_version": 1, "code": challenge.code, "expires_at": challenge.expires_at,
+                "link_id": challenge.link_id,
+            }));
+            io.print(&challenge.code);
             Ok(())
         }
         SandboxCommand::Show => {
-            show(ctx, &World::load(&path)?);
+            show(io, &World::load(&path)?);
             Ok(())
         }
     }
 }
 
-fn show(ctx: &Ctx<'_>, world: &World) {
-    let mut facts = sandbox::describe(world);
-    if ctx.ui.is_json() {
-        facts["schema_version"] = 1.into();
-        ctx.ui.print_json(&facts);
-        return;
-    }
+fn show(io: &dyn Interaction, world: &World) {
+    let mut facts = super::describe(world);
+    facts["schema_version"] = 1.into();
+    io.print_json_value(&facts);
     let f = |k: &str| facts[k].to_string().trim_matches('"').to_owned();
-    ctx.ui.print(&format!(
-        "{}  shop {}",
-        ctx.ui.paint(Style::Bold, "Demo Crafts Co."),
-        facts["shop"]["id"].as_str().unwrap_or("")
-    ));
-    ctx.ui.print(&format!("  seed             {}", f("seed")));
-    ctx.ui.print(&format!(
+    io.print(&format!("{}  shop {}", "Demo Crafts Co.", facts["shop"]["id"].as_str().unwrap_or("")));
+    io.print(&format!("  seed             {}", f("seed")));
+    io.print(&format!(
         "  history          {} to {}",
         facts["history"]["from"].as_str().unwrap_or(""),
         facts["history"]["to"].as_str().unwrap_or("")
     ));
-    ctx.ui.print(&format!("  orders           {} ({} open)", f("orders"), f("open_orders")));
-    ctx.ui.print(&format!("  products         {} ({} active)", f("products"), f("active_listings")));
-    ctx.ui.print(&format!("  statements       {} weekly, {} withdrawals", f("statements"), f("withdrawals")));
-    ctx.ui.print(&format!("  unsettled        {} USD", facts["unsettled"]["amount"].as_str().unwrap_or("0")));
+    io.print(&format!("  orders           {} ({} open)", f("orders"), f("open_orders")));
+    io.print(&format!("  products         {} ({} active)", f("products"), f("active_listings")));
+    io.print(&format!("  statements       {} weekly, {} withdrawals", f("statements"), f("withdrawals")));
+    io.print(&format!("  unsettled        {} USD", facts["unsettled"]["amount"].as_str().unwrap_or("0")));
     for l in &world.links {
-        ctx.ui.print(&format!("  link             {:<22} {:<18} {:?}", l.handle, l.kind.as_str(), l.state));
+        io.print(&format!("  link             {:<22} {:<18} {}", l.handle, l.kind.as_str(), l.state.as_str()));
     }
 }
