@@ -5,6 +5,7 @@
 //! this module prints, prompts or reads the environment: platforms get everything they need in a
 //! [`PlatformContext`] and report through `tracing` and [`crate::error::Error`].
 
+pub mod conformance;
 pub mod declared;
 pub mod external;
 pub mod model;
