@@ -63,7 +63,8 @@ pub struct Subject {
 /// reopened with the real state (its links are the point); a simulated one stays in the
 /// temporary directory, so the check never changes the user's own simulated shop.
 pub fn open(name: &str, ctx: &PlatformContext, destructive: bool) -> Result<Subject> {
-    let temp = tempfile::tempdir().map_err(|e| crate::error::Error::internal("cannot create a temporary directory").with_cause(e))?;
+    let temp = tempfile::tempdir()
+        .map_err(|e| crate::error::Error::internal("cannot create a temporary directory").with_cause(e))?;
     let scratch = PlatformContext { state_dir: temp.path().to_owned(), ..ctx.clone() };
     let platform = open_bare(name, &scratch)?;
     if platform.is_simulated() || !destructive {
@@ -95,7 +96,8 @@ pub async fn run(platform: &dyn Platform, destructive: bool, ask: AskCode<'_>) -
         checks.extend(check_dataset(platform, shop, spec.name).await);
     }
     for shop in &shops {
-        let result = platform.readiness(shop).await.map(|r| format!("{shop}: {} open orders", r.open_orders, shop = shop.id));
+        let result =
+            platform.readiness(shop).await.map(|r| format!("{shop}: {} open orders", r.open_orders, shop = shop.id));
         checks.push(Check::of("readiness", result.map_err(|e| e.message().to_owned())));
     }
     checks.push(check_unknown_shop(platform).await);
@@ -169,7 +171,10 @@ async fn read_all(
     let mut cursor = start;
     while read.pages.len() < MAX_PAGES {
         let request = PageRequest { dataset, range: &range, cursor: cursor.as_deref() };
-        let page = platform.page(shop, request).await.map_err(|e| format!("page {}: {}", read.pages.len() + 1, e.message()))?;
+        let page = platform
+            .page(shop, request)
+            .await
+            .map_err(|e| format!("page {}: {}", read.pages.len() + 1, e.message()))?;
         let mut hash = Sha256::new();
         for record in &page.records {
             serde_json::from_str::<serde_json::Value>(record.as_str())
@@ -245,7 +250,9 @@ async fn check_unknown_shop(platform: &dyn Platform) -> Check {
         handle: "shopunlink-conformance-no-such-shop".into(),
     };
     match platform.readiness(&ghost).await {
-        Err(e) if e.kind() == ErrorKind::NotFound => Check::pass("unknown_shop", "an unknown shop id is not_found (exit 7)"),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            Check::pass("unknown_shop", "an unknown shop id is not_found (exit 7)")
+        }
         Err(e) => Check::fail("unknown_shop", format!("an unknown shop id gave {:?}: {}", e.kind(), e.message())),
         Ok(_) => Check::fail("unknown_shop", "readiness of an unknown shop id succeeded"),
     }
@@ -308,7 +315,11 @@ async fn second_factor(
 }
 
 /// Two wrong codes: each rejected, the second with one try fewer left.
-async fn wrong_codes(platform: &dyn Platform, challenge: &Challenge, right: &str) -> std::result::Result<String, String> {
+async fn wrong_codes(
+    platform: &dyn Platform,
+    challenge: &Challenge,
+    right: &str,
+) -> std::result::Result<String, String> {
     let wrong = Secret::new(if right == "000000" { "111111" } else { "000000" });
     let answer = |c| async move { platform.answer_challenge(challenge, c).await.map_err(|e| e.message().to_owned()) };
     let ChallengeAnswer::Rejected { remaining: first } = answer(&wrong).await? else {
@@ -321,7 +332,9 @@ async fn wrong_codes(platform: &dyn Platform, challenge: &Challenge, right: &str
         ChallengeAnswer::Rejected { remaining } if remaining < first => {
             Ok(format!("wrong codes are rejected, tries left {first} then {remaining}"))
         }
-        ChallengeAnswer::Rejected { remaining } => Err(format!("tries left did not go down ({first} then {remaining})")),
+        ChallengeAnswer::Rejected { remaining } => {
+            Err(format!("tries left did not go down ({first} then {remaining})"))
+        }
         ChallengeAnswer::Accepted(_) => Err("a wrong code was accepted".into()),
     }
 }
@@ -330,7 +343,9 @@ async fn wrong_codes(platform: &dyn Platform, challenge: &Challenge, right: &str
 async fn forged_grant(platform: &dyn Platform, shop: &Shop, link: &Link) -> Check {
     let forged = Grant::Challenge("shopunlink-conformance-forged".into());
     match platform.disconnect(shop, link, &forged).await {
-        Err(e) if e.kind() == ErrorKind::Auth => Check::pass("forged_grant", "a grant it never issued is refused (exit 4)"),
+        Err(e) if e.kind() == ErrorKind::Auth => {
+            Check::pass("forged_grant", "a grant it never issued is refused (exit 4)")
+        }
         Err(e) => Check::fail("forged_grant", format!("a forged grant gave {:?}: {}", e.kind(), e.message())),
         Ok(_) => Check::fail("forged_grant", "a forged grant cut the link"),
     }
@@ -346,9 +361,12 @@ async fn disconnect_twice(
     platform.disconnect(shop, link, grant).await.map_err(|e| format!("disconnect: {}", msg(e)))?;
     platform.disconnect(shop, link, grant).await.map_err(|e| format!("a second disconnect failed: {}", msg(e)))?;
     let shops = platform.shops().await.map_err(msg)?;
-    let state = shops.iter().find(|s| s.id == shop.id).and_then(|s| s.links.iter().find(|l| l.id == link.id)).map(|l| l.state);
+    let state =
+        shops.iter().find(|s| s.id == shop.id).and_then(|s| s.links.iter().find(|l| l.id == link.id)).map(|l| l.state);
     match state {
-        Some(LinkState::Unlinked) | None => Ok(format!("{} cut twice without error, then reads as unlinked", link.handle)),
+        Some(LinkState::Unlinked) | None => {
+            Ok(format!("{} cut twice without error, then reads as unlinked", link.handle))
+        }
         Some(other) => Err(format!("after the disconnect {} still reads as {}", link.handle, other.as_str())),
     }
 }

@@ -209,7 +209,9 @@ impl Platform for External {
         });
         let page = self
             .conn
-            .call_with("page", params, self.timeout, |raw| serde_json::from_str::<WirePage>(raw.get()).map(|p| p.into_page()))
+            .call_with("page", params, self.timeout, |raw| {
+                serde_json::from_str::<WirePage>(raw.get()).map(|p| p.into_page())
+            })
             .await?;
         page.map_err(|e| self.bad_answer("page", e))
     }

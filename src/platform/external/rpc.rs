@@ -122,7 +122,8 @@ impl Connection {
             Ok(Err(why)) => return Err(self.break_with(&mut io, method, why).await),
             Err(_) => {
                 let why = format!("no answer within {} s", timeout.as_secs_f32());
-                return Err(self.break_with(&mut io, method, why).await);
+                let hint = format!("a slow plugin can be given longer with {}=SECONDS", super::TIMEOUT_ENV);
+                return Err(self.break_with(&mut io, method, why).await.with_hint(hint));
             }
         };
         let expected = io.next_id - 1;
@@ -147,19 +148,19 @@ impl Connection {
         io.broken.get_or_insert_with(|| "the plugin was shut down".into());
     }
 
-    /// Marks the connection unusable, stops the process, and builds the error for `method`.
+    /// Marks the connection unusable, stops the process, and builds the error for `method`. A
+    /// plugin that had already exited says how (its exit code is often the best clue).
     async fn break_with(&self, io: &mut Io, method: &str, why: String) -> Error {
         io.broken = Some(why.clone());
         io.stdin = None;
+        // A plugin that closed its output is usually exiting: give it a moment to be reaped.
+        let exited = tokio::time::timeout(Duration::from_millis(200), io.child.wait()).await;
         let _ = io.child.start_kill();
-        let status = tokio::time::timeout(Duration::from_millis(500), io.child.wait()).await;
-        let mut error = self.failure(method, why);
-        if let Ok(Ok(status)) = status
-            && !status.success()
-        {
-            error = error.with_cause(format!("the plugin exited with {status}"));
+        let error = self.failure(method, why);
+        match exited {
+            Ok(Ok(status)) if !status.success() => error.with_cause(format!("the plugin exited with {status}")),
+            _ => error,
         }
-        error
     }
 
     fn failure(&self, method: &str, why: String) -> Error {
@@ -178,7 +179,7 @@ impl Connection {
         let shown = preview(line);
         let env: Envelope = serde_json::from_str(line)
             .map_err(|e| Failure::Protocol(format!("it wrote something that is not JSON ({e}): {shown}")))?;
-        if env.jsonrpc != Some("2.0") || env.id != Value::from(expected) {
+        if env.jsonrpc != Some("2.0") || env.id != expected {
             return Err(Failure::Protocol(format!(
                 "it answered with something other than a JSON-RPC 2.0 response to request {expected}: {shown}"
             )));
@@ -308,9 +309,15 @@ mod tests {
 
     #[test]
     fn every_documented_kind_maps_to_an_exit_code() {
-        for (wire, code) in
-            [("usage", 2), ("auth", 4), ("safety", 5), ("platform", 6), ("not_found", 7), ("verification", 8), ("internal", 1)]
-        {
+        for (wire, code) in [
+            ("usage", 2),
+            ("auth", 4),
+            ("safety", 5),
+            ("platform", 6),
+            ("not_found", 7),
+            ("verification", 8),
+            ("internal", 1),
+        ] {
             assert_eq!(kind_from_wire(wire).map(ErrorKind::exit_code), Some(code), "{wire}");
         }
         assert_eq!(kind_from_wire("bogus"), None);

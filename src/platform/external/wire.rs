@@ -267,6 +267,8 @@ mod tests {
         let bad: WireReadiness =
             serde_json::from_str(r#"{"pending_funds":{"amount":"twelve","currency":"USD"}}"#).unwrap();
         assert!(bad.into_readiness().is_err());
-        assert!(serde_json::from_str::<WireReadiness>(r#"{"pending_funds":{"amount":12.5,"currency":"USD"}}"#).is_err());
+        assert!(
+            serde_json::from_str::<WireReadiness>(r#"{"pending_funds":{"amount":12.5,"currency":"USD"}}"#).is_err()
+        );
     }
 }
