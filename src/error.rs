@@ -68,7 +68,10 @@ pub const NO_CREDENTIALS: &str = "no_credentials";
 /// platform answers once the owner removed the authorisation, and also to a wrong token.
 pub const TOKEN_REFUSED: &str = "token_refused";
 
-#[derive(Debug)]
+/// The parts of an [`Error`]. `source` keeps the underlying error object, so `source()` walks
+/// the real chain; `causes` holds its text (and any plain-text causes) for the user.
+#[derive(thiserror::Error)]
+#[error("{message}")]
 struct Inner {
     kind: ErrorKind,
     message: String,
@@ -78,6 +81,21 @@ struct Inner {
     /// Top-level fields of the `--json` document beside `error`: a command whose result document
     /// says what failed (verify's per-dataset report) keeps that shape when it fails.
     document: Map<String, Value>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Written by hand so a debug print (a panic message, a log at `-vv`) shows only the texts the
+/// user sees, never a source error's own debug form (a request's full URL, say).
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("causes", &self.causes)
+            .field("hints", &self.hints)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The crate-wide result type.
@@ -93,6 +111,7 @@ impl Error {
             hints: Vec::new(),
             details: Map::new(),
             document: Map::new(),
+            source: None,
         }))
     }
 
@@ -140,8 +159,25 @@ impl Error {
     /// An I/O failure on `path`, phrased as `what` (e.g. "cannot write").
     pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
         Self::internal(format!("{what} {}", path.display()))
-            .with_cause(err.to_string())
+            .with_source(err)
             .with_detail("path", path.display().to_string())
+    }
+
+    /// Keeps `source` as this error's cause: its text and that of every error behind it become
+    /// "caused by" lines, and `std::error::Error::source` returns it.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if self.0.causes.last() != Some(&text) {
+                self.0.causes.push(text);
+            }
+            next = e.source();
+        }
+        if self.0.source.is_none() {
+            self.0.source = Some(Box::new(source));
+        }
+        self
     }
 
     /// Adds a "caused by" line.
@@ -233,7 +269,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -246,6 +286,16 @@ mod tests {
         assert_eq!(ErrorKind::Verification.exit_code(), 8);
         assert_eq!(ErrorKind::Pending.exit_code(), 9);
         assert_eq!(ErrorKind::Interrupted.exit_code(), 130);
+    }
+
+    #[test]
+    fn a_source_error_is_kept_for_the_chain_and_its_text_for_the_user() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io("cannot write", Path::new("/x"), io);
+        assert_eq!(e.causes(), ["denied"]);
+        assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("denied"));
+        assert!(!format!("{e:?}").contains("Os {"), "debug shows texts only");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn main_entry(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             let ui = Ui::new(&settings::fallback(&cli.global));
-            ui.error(&Error::internal("cannot start the async runtime").with_cause(e));
+            ui.error(&Error::internal("cannot start the async runtime").with_source(e));
             return 1;
         }
     };

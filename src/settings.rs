@@ -232,7 +232,7 @@ fn locations() -> Result<(PathBuf, PathBuf)> {
     }
     use etcetera::BaseStrategy;
     let dirs = etcetera::choose_base_strategy().map_err(|e| {
-        Error::internal("cannot find your home directory").with_cause(e).with_hint("set SHOPUNLINK_HOME")
+        Error::internal("cannot find your home directory").with_source(e).with_hint("set SHOPUNLINK_HOME")
     })?;
     let state = dirs.state_dir().unwrap_or_else(|| dirs.data_dir());
     Ok((dirs.config_dir().join("shopunlink").join("config.toml"), state.join("shopunlink")))

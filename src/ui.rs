@@ -175,7 +175,7 @@ impl Ui {
             dialoguer::Input::<String>::new().with_prompt(question).allow_empty(true).interact_text_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
     }
 
     /// Asks a yes/no question (default no). Without a terminal, fails with exit 2 naming `flag`.
@@ -186,7 +186,7 @@ impl Ui {
             dialoguer::Confirm::new().with_prompt(question).default(false).interact_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
     }
 
     /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
@@ -197,7 +197,7 @@ impl Ui {
             dialoguer::Password::new().with_prompt(question).allow_empty_password(true).interact_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
     }
 
     /// Reads all of standard input (for `--with-token`), trimmed. Only ever used when the user
@@ -207,7 +207,7 @@ impl Ui {
         use std::io::Read;
         let mut text = String::new();
         tokio::task::block_in_place(|| std::io::stdin().read_to_string(&mut text))
-            .map_err(|e| Error::usage(format!("cannot read {what} from standard input")).with_cause(e))?;
+            .map_err(|e| Error::usage(format!("cannot read {what} from standard input")).with_source(e))?;
         Ok(text.trim().to_owned())
     }
 

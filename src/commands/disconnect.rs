@@ -11,12 +11,12 @@ use crate::error::{Error, Result};
 use crate::export::index::Index;
 use crate::platform::{DisconnectMode, Link, LinkSource, LinkState, Platform, Shop};
 use crate::ui::{Style, Ui};
-use crate::unlink::audit::AuditLog;
+use crate::unlink::audit::{AuditLog, Kind};
 use crate::unlink::execute::{self, Actor};
 use crate::unlink::plan::{self, Plan};
 use crate::unlink::preflight::{self, Overrides, Preflight};
-use crate::unlink::receipt::{self, Established, ExportRef, Receipt};
-use crate::unlink::{confirm, locate, second_factor, verify};
+use crate::unlink::receipt::{self, Established, ExportRef, Outcome, Receipt};
+use crate::unlink::{confirm, locate, second_factor, support, verify};
 
 /// Disconnect a linked account or app from a shop, safely.
 ///
@@ -108,41 +108,15 @@ impl Job<'_> {
         Actor { platform: self.platform.name(), profile: &self.ctx.settings.profile }
     }
 
-    fn receipt(&self, outcome: &'static str, preflight: &Preflight, plan: Option<Plan>) -> Receipt {
-        Receipt {
-            schema_version: 1,
-            outcome,
-            dry_run: outcome == "dry_run",
-            platform: self.platform.name().into(),
-            profile: self.ctx.settings.profile.clone(),
-            shop: (&self.shop).into(),
-            link: self.link.clone(),
-            started_at: self.started_at,
-            finished_at: Utc::now(),
-            preflight: preflight.checks.clone(),
-            plan,
-            export: export_ref(preflight),
-            second_factor: None,
-            performed: Vec::new(),
-            request_ids: Vec::new(),
-            verified_gone: false,
-            verified: false,
-            confirmed_by: None,
-            emergency: self.emergency,
-            recovered: false,
-            receipt_file: None,
-            support_request: None,
-        }
+    fn receipt(&self, outcome: Outcome, preflight: &Preflight, plan: Option<Plan>) -> Receipt {
+        let mut r = Receipt::new(outcome, self.platform.name(), &self.ctx.settings.profile, &self.shop, &self.link);
+        r.started_at = self.started_at;
+        r.preflight = preflight.checks.clone();
+        r.plan = plan;
+        r.export = ExportRef::relied_on(preflight);
+        r.emergency = self.emergency;
+        r
     }
-}
-
-/// The export the preflight relied on, as the receipt records it.
-fn export_ref(preflight: &Preflight) -> Option<ExportRef> {
-    preflight.export.as_ref().map(|e| ExportRef {
-        dir: e.dir.clone(),
-        manifest_sha256: e.manifest_sha256.clone(),
-        finished_at: e.finished_at,
-    })
 }
 
 /// Runs `disconnect`.
@@ -164,7 +138,15 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let link = locate::find(&shop, &args.link)?.clone();
+    let link = match locate::find(&shop, &args.link) {
+        Ok(link) => link.clone(),
+        // A link the platform no longer lists may be one this tool removed (an affiliate creator
+        // taken out of a collaboration): the audit log knows, and a rerun is then done.
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+            return done_before(ctx, platform.name(), Some(&shop.id), &args.link, e);
+        }
+        Err(e) => return Err(e),
+    };
     let job = Job { ctx, platform, shop, link, started_at: Utc::now(), emergency: args.emergency };
     if job.link.state == LinkState::Unlinked {
         return already_gone(&job).await;
@@ -188,7 +170,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         print_plan(ctx.ui, &job.link, &plan);
         // Blocked or not, a dry run's JSON is its receipt: the plan and every check, beside the
         // refusal when there is one.
-        let receipt = job.receipt("dry_run", &pre, Some(plan));
+        let receipt = job.receipt(Outcome::DryRun, &pre, Some(plan));
         refuse_if_blocked(&pre).map_err(|e| e.with_document(serde_json::to_value(&receipt).unwrap_or_default()))?;
         ctx.ui.print_json(&receipt);
         ctx.ui.note("dry run: nothing was changed");
@@ -206,15 +188,18 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     let (grant, passed) =
         second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local)).await?;
     let audit = AuditLog::new(&ctx.settings.state_dir);
-    let established =
-        Established { preflight: pre.checks.clone(), export: export_ref(&pre), second_factor: Some(passed.clone()) };
+    let established = Established {
+        preflight: pre.checks.clone(),
+        export: ExportRef::relied_on(&pre),
+        second_factor: Some(passed.clone()),
+    };
     let outcome =
         execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
     if !outcome.manual_steps.is_empty() {
         print_manual_steps(ctx.ui, &outcome.manual_steps);
     }
     if job.link.source == LinkSource::Declared {
-        let mut receipt = job.receipt("awaiting_owner", &pre, Some(plan));
+        let mut receipt = job.receipt(Outcome::AwaitingOwner, &pre, Some(plan));
         receipt.second_factor = Some(passed);
         receipt.performed = outcome.performed;
         return owner_step(&job, args.owner_done, Some(receipt)).await;
@@ -229,7 +214,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         Ok(gone) => gone,
         Err(e) if !guided => return Err(e),
         Err(e) => {
-            let mut receipt = job.receipt("awaiting_owner", &pre, Some(plan));
+            let mut receipt = job.receipt(Outcome::AwaitingOwner, &pre, Some(plan));
             receipt.second_factor = Some(passed);
             receipt.performed = outcome.performed;
             receipt.request_ids = outcome.request_ids;
@@ -249,7 +234,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         ))
         .with_hint("rerun the same command in a minute: it checks again and writes the receipt"));
     }
-    let mut receipt = job.receipt(if gone { "disconnected" } else { "awaiting_owner" }, &pre, Some(plan));
+    let mut receipt = job.receipt(if gone { Outcome::Disconnected } else { Outcome::AwaitingOwner }, &pre, Some(plan));
     receipt.second_factor = Some(passed);
     receipt.performed = outcome.performed;
     receipt.request_ids = outcome.request_ids;
@@ -294,7 +279,7 @@ async fn owner_step(job: &Job<'_>, owner_done: bool, receipt: Option<Receipt>) -
         return Ok(());
     }
     job.platform.owner_confirmed(&job.shop, &job.link).await?;
-    receipt.outcome = "disconnected";
+    receipt.outcome = Outcome::Disconnected;
     receipt.confirmed_by = Some("owner");
     receipt.finished_at = Utc::now();
     let receipt = record(job, receipt, &audit)?;
@@ -306,10 +291,16 @@ async fn owner_step(job: &Job<'_>, owner_done: bool, receipt: Option<Receipt>) -
 /// established comes from the audit log.
 fn rebuilt_receipt(job: &Job<'_>, audit: &AuditLog) -> Result<Receipt> {
     let pre = Preflight { checks: Vec::new(), export: None };
-    let mut receipt = job.receipt("awaiting_owner", &pre, None);
-    if let Some(attempt) = audit.unfinished(job.platform.name(), &job.shop.id, &job.link.id)? {
-        receipt.request_ids = attempt.request_ids;
-        if let Some(e) = attempt.details.and_then(|d| serde_json::from_value::<Established>(d).ok()) {
+    let mut receipt = job.receipt(Outcome::AwaitingOwner, &pre, None);
+    // The newest record of this link that holds what was established: the earlier run's
+    // `attempt` (or `executed`) line, or the receipt it logged while waiting for the owner.
+    let events = audit.events()?;
+    let latest = events.iter().rev().find(|e| {
+        e.platform == job.platform.name() && e.shop_id == job.shop.id && e.link_id == job.link.id && e.details.is_some()
+    });
+    if let Some(event) = latest {
+        receipt.request_ids.clone_from(&event.request_ids);
+        if let Some(e) = event.details.clone().and_then(|d| serde_json::from_value::<Established>(d).ok()) {
             receipt.preflight = e.preflight;
             receipt.export = e.export;
             receipt.second_factor = e.second_factor;
@@ -363,11 +354,11 @@ async fn already_gone(job: &Job<'_>) -> Result<()> {
     let pre = Preflight { checks: Vec::new(), export: None };
     let Some(attempt) = unfinished else {
         ctx.ui.print(&format!("{} is already disconnected from {}; nothing to do", job.link.handle, job.shop.name));
-        ctx.ui.print_json(&job.receipt("already_disconnected", &pre, None));
+        ctx.ui.print_json(&job.receipt(Outcome::AlreadyDisconnected, &pre, None));
         return Ok(());
     };
     ctx.ui.note(&format!("finishing the disconnect of {} started at {}", job.link.handle, attempt.time.to_rfc3339()));
-    let mut receipt = job.receipt("disconnected", &pre, None);
+    let mut receipt = job.receipt(Outcome::Disconnected, &pre, None);
     receipt.recovered = true;
     receipt.verified_gone = true;
     receipt.verified = true;
@@ -405,11 +396,11 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
         done.receipt.as_ref().map_or("none; the run stopped before writing it".into(), |p| p.display().to_string());
     // Only the record decides: a refused token may also be a stale or mistyped one, so it never
     // upgrades "awaiting the owner" to "disconnected".
-    let outcome = match done.outcome.as_deref() {
-        Some("disconnected") => "already_disconnected",
-        _ => "awaiting_owner",
+    let outcome = match done.outcome {
+        Some(Outcome::Disconnected) => Outcome::AlreadyDisconnected,
+        _ => Outcome::AwaitingOwner,
     };
-    if outcome == "already_disconnected" {
+    if outcome == Outcome::AlreadyDisconnected {
         ctx.ui.print(&format!("{} was disconnected on {when} (receipt: {receipt}); nothing to do", done.handle));
     } else {
         ctx.ui.print(&format!(
@@ -429,7 +420,7 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
         "shop": { "id": done.shop_id, "name": done.shop_name },
         "link": { "id": done.link_id, "handle": done.handle },
         "recorded_at": done.time,
-        "disconnected_at": (outcome == "already_disconnected").then_some(done.time),
+        "disconnected_at": (outcome == Outcome::AlreadyDisconnected).then_some(done.time),
         "request_ids": done.request_ids,
         "receipt_file": done.receipt,
     }));
@@ -439,10 +430,10 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
 /// Saves the receipt and logs the end of the disconnect; returns it with its path filled in.
 fn record(job: &Job<'_>, mut receipt: Receipt, audit: &AuditLog) -> Result<Receipt> {
     let path = receipt::save(&job.ctx.settings.state_dir, &mut receipt)?;
-    let mut done = execute::event(&job.actor(), &job.shop, &job.link, "disconnect.done");
+    let mut done = execute::event(&job.actor(), &job.shop, &job.link, Kind::Done);
     done.request_ids = receipt.request_ids.clone();
     done.receipt = Some(path);
-    done.outcome = Some(receipt.outcome.into());
+    done.outcome = Some(receipt.outcome);
     done.details = serde_json::to_value(&receipt).ok();
     audit.append(&done)?;
     Ok(receipt)
@@ -477,35 +468,11 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
     let ctx = job.ctx;
     let s = &job.shop;
     let l = &job.link;
-    let mut text = format!(
-        "Subject: Please remove {handle} from {platform} shop {shop} ({id})\n\n\
-         Hello,\n\nplease unlink the account {handle} ({kind}, \"{name}\", link id {link_id}) from our shop \
-         {shop} (shop id {id}, region {region}). It was linked on {since}.\n\n\
-         We are the shop owner; {records} and understand that {handle} will lose access to the shop \
-         afterwards.\n\nPlease confirm when it is done.\n\nThank you.\n",
-        records = if pre.export.is_some() {
-            "we have exported and verified our records"
-        } else {
-            "we chose to go ahead without a verified export of our records"
-        },
-        handle = l.handle,
-        platform = job.platform.display_name(),
-        shop = s.name,
-        id = s.id,
-        kind = l.kind.as_str(),
-        name = l.display_name,
-        link_id = l.id,
-        region = s.region,
-        since = l.linked_since.map_or("an unknown date".into(), |t| t.format("%Y-%m-%d").to_string()),
-    );
-    text.push_str("\nWhat to do:\n");
-    for step in &plan.manual_steps {
-        text.push_str(&format!("  - {step}\n"));
-    }
-    let mut receipt = job.receipt("support_request", pre, Some(plan));
+    let text = support::letter(job.platform.display_name(), s, l, pre.export.is_some(), &plan.manual_steps);
+    let mut receipt = job.receipt(Outcome::SupportRequest, pre, Some(plan));
     receipt.support_request = Some(text.clone());
     let path = receipt::save(&ctx.settings.state_dir, &mut receipt)?;
-    let mut event = execute::event(&job.actor(), s, l, "disconnect.support_request");
+    let mut event = execute::event(&job.actor(), s, l, Kind::SupportRequest);
     event.receipt = Some(path.clone());
     AuditLog::new(&ctx.settings.state_dir).append(&event)?;
     if ctx.ui.is_json() {

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx<'_>, _args: ManArgs) -> Result<()> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut buf)
-        .map_err(|e| Error::internal("cannot render the manual page").with_cause(e))?;
+        .map_err(|e| Error::internal("cannot render the manual page").with_source(e))?;
     let mut page = String::from_utf8_lossy(&buf).into_owned();
     page.push_str(".SH ENVIRONMENT\n");
     for (name, what) in environment() {

@@ -68,6 +68,8 @@ struct ShopDoc {
     id: String,
     name: String,
     region: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
     links: Vec<LinkDoc>,
     readiness: ReadinessDoc,
 }
@@ -137,6 +139,7 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
             id: shop.id.clone(),
             name: shop.name.clone(),
             region: shop.region.clone(),
+            notes: shop.notes.clone(),
             links,
             readiness,
         });
@@ -188,6 +191,9 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
             for b in &l.blockers {
                 ui.print(&format!("      {} {}", ui.paint(Style::Red, "✗"), b.message));
             }
+        }
+        for note in &s.notes {
+            ui.print(&format!("  {} {note}", ui.paint(Style::Yellow, "!")));
         }
         print_readiness(ui, &s.readiness);
     }

@@ -42,6 +42,30 @@ pub enum Source {
     None,
 }
 
+impl Source {
+    /// The JSON name (`env`, `keyring`, `file`, `memory`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Env => "env",
+            Source::Keyring => "keyring",
+            Source::File => "file",
+            Source::Memory => "memory",
+            Source::None => "none",
+        }
+    }
+
+    /// How the source is named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Env => "environment variables (SHOPUNLINK_<PLATFORM>_*)",
+            Source::Keyring => "the OS keyring",
+            Source::File => "the 0600 credentials file",
+            Source::Memory => "memory",
+            Source::None => "nowhere",
+        }
+    }
+}
+
 /// Everything a platform needs to call its API on the user's behalf.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credentials {
@@ -79,5 +103,5 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
 
 /// Serialises credentials for a store (the only place a [`Secret`] is serialised).
 pub(crate) fn encode(credentials: &Credentials) -> Result<String> {
-    serde_json::to_string(credentials).map_err(|e| Error::internal("cannot encode credentials").with_cause(e))
+    serde_json::to_string(credentials).map_err(|e| Error::internal("cannot encode credentials").with_source(e))
 }

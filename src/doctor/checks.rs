@@ -7,7 +7,7 @@ use super::Check;
 use crate::credentials::keyring_store::Failure as KeyringFailure;
 use crate::credentials::{Chain, Secret, Source, totp};
 use crate::settings::Settings;
-use crate::unlink::audit::{AuditLog, Event};
+use crate::unlink::audit::{AuditLog, Event, Kind};
 
 /// How many recent failures the report lists.
 pub const RECENT_FAILURES: usize = 5;
@@ -85,7 +85,7 @@ fn credential_expiry(
     login: &str,
 ) -> Check {
     let now = Utc::now();
-    let from = format!("from {}", source_word(source));
+    let from = format!("from {}", source.describe());
     match (access, refresh) {
         (_, Some(r)) if r <= now => {
             Check::fail("credentials", format!("{from}; the refresh token expired at {}", r.to_rfc3339()), login)
@@ -96,16 +96,6 @@ fn credential_expiry(
         ),
         (Some(a), _) => Check::pass("credentials", format!("{from}; access token expires {}", a.to_rfc3339())),
         (None, _) => Check::pass("credentials", format!("{from}; expiry unknown")),
-    }
-}
-
-fn source_word(source: Source) -> &'static str {
-    match source {
-        Source::Env => "environment variables",
-        Source::Keyring => "the OS keyring",
-        Source::File => "the 0600 file",
-        Source::Memory => "memory",
-        Source::None => "nowhere",
     }
 }
 
@@ -132,7 +122,7 @@ pub fn keyring(chain: &Chain, needed: bool) -> Check {
 /// Whether the profile's TOTP is enrolled, where the platform needs it.
 pub fn totp(settings: &Settings, chain: &Chain, needed: bool) -> Check {
     match totp::load(chain, settings.totp_secret.as_ref()) {
-        Ok(Some(e)) => Check::pass("totp", format!("enrolled ({})", source_word(e.source))),
+        Ok(Some(e)) => Check::pass("totp", format!("enrolled ({})", e.source.describe())),
         Ok(None) if !needed => {
             Check::pass("totp", format!("not enrolled; platform {} sends its own codes", settings.platform))
         }
@@ -166,7 +156,7 @@ pub fn audit(settings: &Settings) -> (Check, Vec<Failure>) {
 }
 
 fn recent_failures(events: &[Event]) -> Vec<Failure> {
-    let failed = events.iter().enumerate().filter(|(_, e)| e.event == "disconnect.failed");
+    let failed = events.iter().enumerate().filter(|(_, e)| e.event == Kind::Failed);
     let mut out: Vec<Failure> = failed
         .map(|(i, e)| Failure {
             time: e.time,
@@ -177,9 +167,9 @@ fn recent_failures(events: &[Event]) -> Vec<Failure> {
             handle: e.handle.clone(),
             error: e.error.clone().unwrap_or_default(),
             request_ids: e.request_ids.clone(),
-            resolved: events[i + 1..].iter().any(|later| {
-                later.link_id == e.link_id && later.shop_id == e.shop_id && later.event == "disconnect.done"
-            }),
+            resolved: events[i + 1..]
+                .iter()
+                .any(|later| later.link_id == e.link_id && later.shop_id == e.shop_id && later.event == Kind::Done),
         })
         .collect();
     let skip = out.len().saturating_sub(RECENT_FAILURES);
@@ -191,10 +181,10 @@ fn recent_failures(events: &[Event]) -> Vec<Failure> {
 mod tests {
     use super::*;
 
-    fn event(name: &str, link: &str) -> Event {
+    fn event(name: Kind, link: &str) -> Event {
         Event {
             time: Utc::now(),
-            event: name.into(),
+            event: name,
             platform: "example".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
@@ -211,12 +201,8 @@ mod tests {
 
     #[test]
     fn failures_keep_request_ids_and_know_when_a_rerun_finished() {
-        let events = vec![
-            event("disconnect.failed", "a"),
-            event("disconnect.failed", "b"),
-            event("disconnect.attempt", "a"),
-            event("disconnect.done", "a"),
-        ];
+        let events =
+            vec![event(Kind::Failed, "a"), event(Kind::Failed, "b"), event(Kind::Attempt, "a"), event(Kind::Done, "a")];
         let f = recent_failures(&events);
         assert_eq!(f.len(), 2);
         assert!(f[0].resolved && !f[1].resolved);
@@ -225,7 +211,7 @@ mod tests {
 
     #[test]
     fn only_the_most_recent_failures_are_listed() {
-        let events: Vec<Event> = (0..9).map(|i| event("disconnect.failed", &i.to_string())).collect();
+        let events: Vec<Event> = (0..9).map(|i| event(Kind::Failed, &i.to_string())).collect();
         let f = recent_failures(&events);
         assert_eq!(f.len(), RECENT_FAILURES);
         assert_eq!(f.last().unwrap().link_id, "8");

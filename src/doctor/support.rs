@@ -107,7 +107,7 @@ fn section_failures(out: &mut String, failures: &[Failure]) {
 
 fn section_requests(out: &mut String, settings: &Settings) {
     let events = AuditLog::new(&settings.state_dir).events().unwrap_or_default();
-    let requests: Vec<_> = events.iter().filter(|e| e.event == "disconnect.support_request").collect();
+    let requests: Vec<_> = events.iter().filter(|e| e.event == crate::unlink::audit::Kind::SupportRequest).collect();
     out.push_str("\nSupport requests prepared by `shopunlink disconnect` (receipts):\n");
     if requests.is_empty() {
         out.push_str("  none\n");

@@ -112,7 +112,7 @@ impl CsvWriter {
     /// Adds the rows of one record.
     pub fn write(&mut self, record: &RawRecord) -> Result<()> {
         let value: Value = serde_json::from_str(record.as_str())
-            .map_err(|e| Error::platform(format!("a {} record is not valid JSON", self.dataset)).with_cause(e))?;
+            .map_err(|e| Error::platform(format!("a {} record is not valid JSON", self.dataset)).with_source(e))?;
         for (table, writer, shared) in &mut self.files {
             let parent_id = value.get("id");
             let rows: Vec<&Value> = match table.rows_from.as_deref() {
@@ -161,7 +161,7 @@ impl CsvWriter {
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
-    Error::internal(format!("cannot write {}", path.display())).with_cause(e)
+    Error::internal(format!("cannot write {}", path.display())).with_source(e)
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ impl Store {
         let Some(text) = fsutil::read_optional(&self.path)? else { return Ok(Vec::new()) };
         let file: File = serde_json::from_str(&text).map_err(|e| {
             Error::usage(format!("{} is not a declared-links file shopunlink can read", self.path.display()))
-                .with_cause(e)
+                .with_source(e)
                 .with_hint("fix or remove the file; `shopunlink links list` shows what it holds once it parses")
                 .with_detail("path", self.path.display().to_string())
         })?;
@@ -109,7 +109,7 @@ impl Store {
         fsutil::create_private_dir(dir)?;
         let doc = serde_json::json!({ "schema_version": 1, "links": links });
         let text =
-            serde_json::to_string_pretty(&doc).map_err(|e| Error::internal("cannot encode links").with_cause(e))?;
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::internal("cannot encode links").with_source(e))?;
         fsutil::write_atomic(&self.path, text.as_bytes())
     }
 

@@ -196,6 +196,9 @@ pub struct Shop {
     /// Opaque per-platform data the platform needs to address the shop (e.g. TikTok's cipher).
     #[serde(skip)]
     pub handle: String,
+    /// What the platform could not tell about the shop (links it cannot list without a scope).
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl Shop {

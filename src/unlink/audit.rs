@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::receipt::Outcome;
 use crate::error::{Error, Result};
 use crate::fsutil;
 
@@ -16,9 +17,8 @@ use crate::fsutil;
 pub struct Event {
     /// When.
     pub time: DateTime<Utc>,
-    /// `disconnect.attempt`, `disconnect.executed`, `disconnect.failed`, `disconnect.done`,
-    /// `disconnect.support_request`.
-    pub event: String,
+    /// What happened.
+    pub event: Kind,
     /// Platform name.
     pub platform: String,
     /// Profile name.
@@ -41,14 +41,40 @@ pub struct Event {
     /// Receipt path for `done`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<PathBuf>,
-    /// The receipt's outcome for `done` (`disconnected`, `awaiting_owner`, ...).
+    /// The receipt's outcome for `done`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// `attempt` and `executed`: what the receipt will need if the run stops before writing it
     /// (preflight results, the export relied on, the second factor). `done`: the receipt itself,
     /// so the log holds it even if `receipts/` is lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+}
+
+/// The kinds of audit event, as the log names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// About to ask the platform (written before the call).
+    #[serde(rename = "disconnect.attempt")]
+    Attempt,
+    /// The platform did its part.
+    #[serde(rename = "disconnect.executed")]
+    Executed,
+    /// The platform call failed.
+    #[serde(rename = "disconnect.failed")]
+    Failed,
+    /// The receipt was written.
+    #[serde(rename = "disconnect.done")]
+    Done,
+    /// A support request was written (nothing changed on the platform).
+    #[serde(rename = "disconnect.support_request")]
+    SupportRequest,
+    /// The user stopped before anything changed (declined, Ctrl-C, wrong codes).
+    #[serde(rename = "disconnect.cancelled")]
+    Cancelled,
+    /// An event this version does not know (a newer shopunlink wrote it).
+    #[serde(other)]
+    Other,
 }
 
 /// The audit log of a state directory.
@@ -86,8 +112,8 @@ impl AuditLog {
             .events()?
             .into_iter()
             .filter(|e| e.platform == platform && e.shop_id == shop_id && e.link_id == link_id)
-            .rfind(|e| e.event.starts_with("disconnect.") && e.event != "disconnect.support_request");
-        Ok(last.filter(|e| e.event == "disconnect.attempt" || e.event == "disconnect.executed"))
+            .rfind(|e| matches!(e.event, Kind::Attempt | Kind::Executed | Kind::Failed | Kind::Done));
+        Ok(last.filter(|e| matches!(e.event, Kind::Attempt | Kind::Executed)))
     }
 
     /// The last event of the link `query` (id or handle) by this platform and profile, when it
@@ -105,11 +131,11 @@ impl AuditLog {
         shop: Option<&str>,
         query: &str,
     ) -> Result<Option<Event>> {
-        let bare = |s: &str| s.trim_start_matches('@').to_lowercase();
+        let bare = crate::platform::bare_handle;
         let events: Vec<Event> = self
             .events()?
             .into_iter()
-            .filter(|e| e.platform == platform && e.profile == profile && e.event.starts_with("disconnect."))
+            .filter(|e| e.platform == platform && e.profile == profile && e.event != Kind::Other)
             .filter(|e| {
                 shop.is_none_or(|s| e.shop_id == s || e.shop_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(s)))
             })
@@ -122,9 +148,9 @@ impl AuditLog {
             return Ok(None);
         }
         let last = events.into_iter().last();
-        Ok(last.filter(|e| match e.event.as_str() {
-            "disconnect.done" => matches!(e.outcome.as_deref(), Some("disconnected" | "awaiting_owner")),
-            "disconnect.executed" => true,
+        Ok(last.filter(|e| match e.event {
+            Kind::Done => matches!(e.outcome, Some(Outcome::Disconnected | Outcome::AwaitingOwner)),
+            Kind::Executed => true,
             _ => false,
         }))
     }
@@ -134,10 +160,10 @@ impl AuditLog {
 mod tests {
     use super::*;
 
-    fn event(name: &str, outcome: Option<&str>) -> Event {
+    fn event(name: Kind, outcome: Option<Outcome>) -> Event {
         Event {
             time: Utc::now(),
-            event: name.into(),
+            event: name,
             platform: "example".into(),
             profile: "default".into(),
             shop_id: "s1".into(),
@@ -147,7 +173,7 @@ mod tests {
             request_ids: Vec::new(),
             error: None,
             receipt: None,
-            outcome: outcome.map(Into::into),
+            outcome,
             details: None,
         }
     }
@@ -156,18 +182,18 @@ mod tests {
     fn only_a_disconnect_whose_tool_part_finished_counts_as_done() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path());
-        log.append(&event("disconnect.attempt", None)).unwrap();
+        log.append(&event(Kind::Attempt, None)).unwrap();
         let done = |profile: &str, platform: &str, shop: Option<&str>, q: &str| {
             log.tool_part_done(platform, profile, shop, q).unwrap().is_some()
         };
         assert!(!done("default", "example", None, "app-K"), "only attempted: the platform was maybe not asked");
-        log.append(&event("disconnect.failed", None)).unwrap();
+        log.append(&event(Kind::Failed, None)).unwrap();
         assert!(!done("default", "example", None, "app-K"), "it failed");
-        log.append(&event("disconnect.executed", None)).unwrap();
+        log.append(&event(Kind::Executed, None)).unwrap();
         assert!(done("default", "example", None, "app-K"), "executed, stopped before the receipt");
-        log.append(&event("disconnect.done", Some("awaiting_owner"))).unwrap();
+        log.append(&event(Kind::Done, Some(Outcome::AwaitingOwner))).unwrap();
         assert!(done("default", "example", None, "app-K"), "the owner's part is left");
-        log.append(&event("disconnect.done", Some("disconnected"))).unwrap();
+        log.append(&event(Kind::Done, Some(Outcome::Disconnected))).unwrap();
         assert!(done("default", "example", None, "APP-K"), "handles match in any case");
         assert!(done("default", "example", None, "lnk1"), "and by id");
         assert!(done("default", "example", Some("s1"), "app-K"), "and within its shop");
@@ -176,7 +202,7 @@ mod tests {
         assert!(!done("other", "example", None, "app-K"), "another profile's record");
         assert!(!done("default", "other", None, "app-K"), "another platform's record");
         // The same app linked to a second shop: without --shop, which one is meant is unknown.
-        let mut other = event("disconnect.attempt", None);
+        let mut other = event(Kind::Attempt, None);
         (other.shop_id, other.link_id) = ("s2".into(), "lnk2".into());
         log.append(&other).unwrap();
         assert!(!done("default", "example", None, "app-K"), "ambiguous across shops");

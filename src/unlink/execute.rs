@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::audit::{AuditLog, Event};
+use super::audit::{AuditLog, Event, Kind};
 use super::receipt::Established;
 use crate::error::Result;
 use crate::platform::{DisconnectOutcome, Grant, Link, Platform, Shop};
@@ -17,10 +17,10 @@ pub struct Actor<'a> {
 }
 
 /// An audit event for `link` with no request ids yet.
-pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: &str) -> Event {
+pub fn event(actor: &Actor<'_>, shop: &Shop, link: &Link, name: Kind) -> Event {
     Event {
         time: Utc::now(),
-        event: name.into(),
+        event: name,
         platform: actor.platform.into(),
         profile: actor.profile.into(),
         shop_id: shop.id.clone(),
@@ -47,19 +47,19 @@ pub async fn run(
     established: &Established,
 ) -> Result<DisconnectOutcome> {
     let context = serde_json::to_value(established).ok();
-    let mut attempt = event(actor, shop, link, "disconnect.attempt");
+    let mut attempt = event(actor, shop, link, Kind::Attempt);
     attempt.details = context.clone();
     audit.append(&attempt)?;
     match platform.disconnect(shop, link, grant).await {
         Ok(outcome) => {
-            let mut done = event(actor, shop, link, "disconnect.executed");
+            let mut done = event(actor, shop, link, Kind::Executed);
             done.details = context;
             done.request_ids = outcome.request_ids.clone();
             audit.append(&done)?;
             Ok(outcome)
         }
         Err(e) => {
-            let mut failed = event(actor, shop, link, "disconnect.failed");
+            let mut failed = event(actor, shop, link, Kind::Failed);
             failed.error = Some(e.to_string());
             if let Some(id) = e.detail("request_id").and_then(|v| v.as_str()) {
                 failed.request_ids.push(id.to_owned());

@@ -11,4 +11,5 @@ pub mod plan;
 pub mod preflight;
 pub mod receipt;
 pub mod second_factor;
+pub mod support;
 pub mod verify;

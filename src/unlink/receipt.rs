@@ -56,13 +56,29 @@ impl From<&Shop> for ShopSummary {
     }
 }
 
+/// How a disconnect ended, as the receipt and the audit log name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The link is gone (seen gone, or confirmed by the owner).
+    Disconnected,
+    /// It was gone before this run.
+    AlreadyDisconnected,
+    /// `--dry-run`: the plan only.
+    DryRun,
+    /// Only support can cut it: the request was written.
+    SupportRequest,
+    /// The tool's part is done; the owner's step in the platform's own UI is left.
+    AwaitingOwner,
+}
+
 /// The receipt (and the `disconnect --json` document).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Receipt {
     /// Always 1.
     pub schema_version: u32,
-    /// `disconnected`, `already_disconnected`, `dry_run`, `support_request`, `awaiting_owner`.
-    pub outcome: &'static str,
+    /// How it ended.
+    pub outcome: Outcome,
     /// True for `--dry-run`.
     pub dry_run: bool,
     /// Platform name.
@@ -106,6 +122,48 @@ pub struct Receipt {
     /// The support request text (support links).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_request: Option<String>,
+}
+
+impl ExportRef {
+    /// The export the preflight relied on, if one satisfied it.
+    pub fn relied_on(preflight: &super::preflight::Preflight) -> Option<ExportRef> {
+        preflight.export.as_ref().map(|e| ExportRef {
+            dir: e.dir.clone(),
+            manifest_sha256: e.manifest_sha256.clone(),
+            finished_at: e.finished_at,
+        })
+    }
+}
+
+impl Receipt {
+    /// A receipt for `link` of `shop` that ended with `outcome`; the steps fill in the rest.
+    pub fn new(outcome: Outcome, platform: &str, profile: &str, shop: &Shop, link: &Link) -> Receipt {
+        let now = Utc::now();
+        Receipt {
+            schema_version: 1,
+            outcome,
+            dry_run: outcome == Outcome::DryRun,
+            platform: platform.into(),
+            profile: profile.into(),
+            shop: shop.into(),
+            link: link.clone(),
+            started_at: now,
+            finished_at: now,
+            preflight: Vec::new(),
+            plan: None,
+            export: None,
+            second_factor: None,
+            performed: Vec::new(),
+            request_ids: Vec::new(),
+            verified_gone: false,
+            verified: false,
+            confirmed_by: None,
+            emergency: false,
+            recovered: false,
+            receipt_file: None,
+            support_request: None,
+        }
+    }
 }
 
 fn slug(s: &str) -> String {

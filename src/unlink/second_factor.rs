@@ -16,11 +16,21 @@ use crate::ui::Ui;
 /// Wrong codes allowed at the prompt before the command ends.
 pub const TRIES: u32 = 3;
 
+/// How the second factor was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The code the platform sent for its own challenge.
+    PlatformChallenge,
+    /// The profile's own TOTP (RFC 6238).
+    Totp,
+}
+
 /// What the receipt says about the second factor (never the code).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Passed {
-    /// `platform_challenge` or `totp`.
-    pub method: String,
+    /// How it was given.
+    pub method: Method,
     /// Where the platform sent its code, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_to: Option<String>,
@@ -98,7 +108,7 @@ pub async fn pass(
         })
         .await?;
         let passed =
-            Passed { method: "platform_challenge".into(), sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
+            Passed { method: Method::PlatformChallenge, sent_to: Some(challenge.sent_to), verified_at: Utc::now() };
         return Ok((grant, passed));
     }
     let Some(local) = (match local {
@@ -112,5 +122,5 @@ pub async fn pass(
         Ok(if local.check(&code)? { (Some(Grant::LocalTotp), TRIES) } else { (None, TRIES) })
     })
     .await?;
-    Ok((grant, Passed { method: "totp".into(), sent_to: None, verified_at: Utc::now() }))
+    Ok((grant, Passed { method: Method::Totp, sent_to: None, verified_at: Utc::now() }))
 }

@@ -82,6 +82,11 @@ pub struct Config {
     /// Once the webhooks are gone, the shop list answers garbage after this many more readings
     /// (a network failing in the middle of a `--wait`).
     pub garbage_after_listings: Option<u64>,
+    /// The app has the Affiliate Seller scope and the shop has collaborations (otherwise every
+    /// affiliate call answers 105005, as for an app without the scope).
+    pub affiliates: bool,
+    /// Returns and cancellations still in progress (each search answers this many).
+    pub open_returns: usize,
 }
 
 impl Default for Config {
@@ -101,6 +106,8 @@ impl Default for Config {
             latency: Duration::ZERO,
             deauthorize_after_listings: None,
             garbage_after_listings: None,
+            affiliates: false,
+            open_returns: 0,
         }
     }
 }
@@ -264,6 +271,10 @@ struct State {
     retry_after: Option<(String, u64)>,
     violations: Vec<String>,
     seen: Vec<Seen>,
+    /// `(open collaboration, creator open id)` pairs removed through the API.
+    removed_creators: Vec<(String, String)>,
+    /// Target collaborations ended through the API.
+    ended_targets: Vec<String>,
 }
 
 /// A running fake: an API host and an auth host on loopback, sharing one state.
@@ -272,6 +283,9 @@ pub struct Fake {
     auth: MockServer,
     state: Arc<Mutex<State>>,
 }
+
+const AFF_TARGET: &str = "/affiliate_seller/202409/target_collaborations/";
+const AFF_TARGET_ONE: &str = "/affiliate_seller/202508/target_collaborations/tc-1";
 
 /// An answer: HTTP status, extra headers, body text.
 type Answer = (u16, Vec<(&'static str, String)>, String);
@@ -392,7 +406,10 @@ impl State {
         match (unscoped, q("shop_cipher")) {
             (true, Some(_)) => return Err(self.violation(36009004, format!("{path}: shop_cipher not allowed"))),
             (false, None) => return Err(self.violation(106013, format!("{path}: shop_cipher missing"))),
-            (false, Some(c)) if c == SECOND_CIPHER && self.config.second_shop && path == "/event/202309/webhooks" => {}
+            (false, Some(c))
+                if c == SECOND_CIPHER
+                    && self.config.second_shop
+                    && (path == "/event/202309/webhooks" || path.starts_with("/affiliate_seller/")) => {}
             (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
             _ => {}
         }
@@ -540,7 +557,89 @@ impl State {
             ("GET", p) if p.starts_with("/finance/202501/statements/") && p.ends_with("/statement_transactions") => {
                 self.transactions(p, &q)
             }
+            ("POST", "/return_refund/202309/returns/search" | "/return_refund/202309/cancellations/search") => {
+                let (key, filter) = if path.contains("returns") {
+                    ("return_orders", "return_status")
+                } else {
+                    ("cancellations", "cancel_status")
+                };
+                if !body[filter].is_array() || !q.contains_key("page_size") {
+                    return self.violation(36009004, format!("{path}: {filter} list or page_size missing: {body}"));
+                }
+                let n = self.config.open_returns;
+                let items: Vec<Value> = (0..n.min(1)).map(|i| json!({"order_id": format!("r{i}")})).collect();
+                ok(json!({ key: items, "total_count": n, "next_page_token": "" }).to_string())
+            }
+            (_, p) if p.starts_with("/affiliate_seller/") => self.affiliate(method, p, &q, &body),
             _ => self.violation(36009004, format!("{method} {path}: no such API")),
+        }
+    }
+
+    /// The Affiliate Seller API: one open collaboration (two creators) and one target
+    /// collaboration (one creator), with commission owed to two of them.
+    fn affiliate(&mut self, method: &str, path: &str, q: &BTreeMap<&str, &str>, body: &Value) -> Answer {
+        if !self.config.affiliates {
+            return refuse(105005, "Access denied: the app lacks the Affiliate Seller scope");
+        }
+        let listed =
+            matches!(method, "POST" | "GET") && !path.contains("remove_creator") && !path.starts_with(AFF_TARGET);
+        if listed
+            && path != AFF_TARGET_ONE
+            && q.get("page_size").is_none_or(|s| s.parse::<u32>().map_or(true, |n| !(1..=100).contains(&n)))
+        {
+            return self.violation(36009004, format!("{path}: page_size missing or outside 1..=100"));
+        }
+        let page = |key: &str, items: Vec<Value>| {
+            ok(json!({ key: items.clone(), "next_page_token": "", "total_count": items.len() }).to_string())
+        };
+        match (method, path) {
+            ("POST", "/affiliate_seller/202412/open_collaborations/search") => page(
+                "open_collaborations",
+                vec![json!({"id": "oc-1", "status": "ACTIVE", "product": {"id": "p-1", "title": "Rose Serum"}, "current_commission": {"rate": 1500}})],
+            ),
+            ("GET", "/affiliate_seller/202508/open_collaborations/creator_content_details") => {
+                if q.get("product_id") != Some(&"p-1") {
+                    return self.violation(36009004, format!("creator_content_details: product_id {:?}", q.get("product_id")));
+                }
+                let creators = [("oid-luna", "lunabeauty", "Luna"), ("oid-max", "maxglow", "Max Glow")]
+                    .into_iter()
+                    .filter(|(id, _, _)| !self.removed_creators.iter().any(|(c, o)| c == "oc-1" && o == id))
+                    .map(|(id, u, n)| json!({"creator_profile": {"creator_open_id": id, "username": u, "nickname": n, "follower_count": 1200}}))
+                    .collect();
+                page("creator_content_details", creators)
+            }
+            ("POST", "/affiliate_seller/202412/open_collaborations/oc-1/remove_creator")
+            | ("POST", "/affiliate_seller/202508/open_collaborations/oc-1/remove_creator") => {
+                let (open_id, product) = (body["creator_user_open_id"].as_str(), body["product_id"].as_str());
+                if path.contains("202412") || product != Some("p-1") || open_id.is_none() {
+                    return self.violation(36009004, format!("remove_creator: {path} {body}"));
+                }
+                self.removed_creators.push(("oc-1".into(), open_id.unwrap_or_default().into()));
+                ok("{}".into())
+            }
+            ("POST", "/affiliate_seller/202508/target_collaborations/search") => {
+                let ended = self.ended_targets.contains(&"tc-1".to_owned());
+                let items = if ended { vec![] } else { vec![json!({"id": "tc-1", "name": "Spring launch", "start_time": 1_700_000_000, "end_time": 1_900_000_000})] };
+                page("target_collaborations", items)
+            }
+            ("GET", AFF_TARGET_ONE) => ok(json!({"target_collaboration": {"id": "tc-1", "name": "Spring launch",
+                "creators": [{"username": "ruby.reviews", "nickname": "Ruby", "collaboration_status": "ACCEPTED"}], "products": [{"id": "p-1"}]}}).to_string()),
+            ("DELETE", "/affiliate_seller/202409/target_collaborations/tc-1") => {
+                self.ended_targets.push("tc-1".into());
+                ok("{}".into())
+            }
+            ("POST", "/affiliate_seller/202410/orders/search") => page(
+                "orders",
+                vec![
+                    json!({"id": "ao-1", "status": "COMPLETED", "create_time": 1_700_000_100, "skus": [
+                        {"creator_username": "lunabeauty", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "12.50", "currency": "GBP"}},
+                        {"creator_username": "maxglow", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "4.00", "currency": "GBP"}, "actual_paid_commission": {"amount": "4.00", "currency": "GBP"}}]}),
+                    json!({"id": "ao-2", "status": "COMPLETED", "create_time": 1_700_000_200, "skus": [
+                        {"creator_username": "lunabeauty", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "2.25", "currency": "GBP"}},
+                        {"creator_username": "ruby.reviews", "target_collaboration_id": "tc-1", "estimated_paid_commission": {"amount": "3.20", "currency": "GBP"}}]}),
+                ],
+            ),
+            _ => self.violation(36009004, format!("{method} {path}: no such affiliate API")),
         }
     }
 
@@ -725,6 +824,8 @@ impl Fake {
             retry_after: None,
             violations: Vec::new(),
             seen: Vec::new(),
+            removed_creators: Vec::new(),
+            ended_targets: Vec::new(),
             config: config.clone(),
         };
         let state = Arc::new(Mutex::new(state));
@@ -812,6 +913,14 @@ impl Fake {
     }
 
     /// The webhook subscriptions deleted, in order (event types).
+    pub fn removed_creators(&self) -> Vec<(String, String)> {
+        self.state().removed_creators.clone()
+    }
+
+    pub fn ended_targets(&self) -> Vec<String> {
+        self.state().ended_targets.clone()
+    }
+
     pub fn deleted_webhooks(&self) -> Vec<String> {
         self.state().deleted_webhooks.clone()
     }

@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod doctor;
 mod fake_tiktok;
+mod links;
 mod plugins;
 mod resume;
 mod sandbox_flow;

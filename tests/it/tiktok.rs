@@ -775,3 +775,121 @@ fn tiktok_a_killed_windowed_export_resumes_to_the_same_records() {
     }
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+fn status_links(home: &Home, fake: &Fake) -> Vec<serde_json::Value> {
+    let (code, out, err) = run_cmd(stored_cmd(home, fake, &["status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("status JSON");
+    doc["shops"][0]["links"].as_array().expect("links").clone()
+}
+
+#[test]
+fn tiktok_affiliate_creators_are_api_links_with_their_commission_and_one_is_removed_exactly() {
+    let fake = Fake::start(Config { affiliates: true, ..Config::default() });
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let links = status_links(&home, &fake);
+    let creators: Vec<_> = links.iter().filter(|l| l["kind"] == "affiliate_creator").collect();
+    let handles: Vec<_> = creators.iter().map(|l| l["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["@lunabeauty", "@maxglow", "@ruby.reviews"], "{links:?}");
+    assert!(creators.iter().all(|l| l["disconnect"] == "api" && l["source"] == "platform"));
+    let luna = creators[0];
+    let owed = luna["blockers"].as_array().unwrap().iter().find(|b| b["code"] == "pending_commission").expect("owed");
+    assert!(owed["message"].as_str().unwrap().contains("14.75 GBP"), "{owed}");
+    assert!(!creators[1]["blockers"].to_string().contains("pending_commission"), "Max was paid");
+
+    // Luna is owed commission: refused without the override.
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@lunabeauty", "--yes"]));
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("commission"), "{err}");
+
+    // Max: removed from exactly that collaboration, verified by listing again.
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let mut cmd = stored_cmd(&home, &fake, &["disconnect", "@maxglow", "--yes", "--allow-pending-funds", "--json"]);
+    cmd.env("SHOPUNLINK_OTP", &otp);
+    let (code, out, err) = run_cmd(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let receipt: serde_json::Value = serde_json::from_str(&out).expect("receipt");
+    assert_eq!((&receipt["outcome"], &receipt["verified_gone"]), (&json!("disconnected"), &json!(true)), "{receipt}");
+    assert_eq!(fake.removed_creators(), [("oc-1".to_owned(), "oid-max".to_owned())]);
+    assert!(fake.ended_targets().is_empty());
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    let after = status_links(&home, &fake);
+    assert!(!after.iter().any(|l| l["handle"] == "@maxglow"), "{after:?}");
+    assert!(after.iter().any(|l| l["handle"] == "@lunabeauty"), "the others stay");
+
+    // A rerun: the link is gone, nothing to do, exit 0.
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@maxglow", "--yes", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["outcome"], "already_disconnected");
+    assert_eq!(fake.removed_creators().len(), 1, "nothing was asked twice");
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &["disconnect", "@nobody", "--yes"]));
+    assert_eq!(code, 7, "an unknown handle is still not found: {err}");
+}
+
+#[test]
+fn tiktok_without_the_affiliate_scope_says_so_and_the_rest_works() {
+    let fake = Fake::start(Config::default());
+    let home = Home::new();
+    let (code, out, err) = run(&home, &fake, &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["shops"][0]["notes"][0].as_str().map(|n| n.contains("Affiliate Seller scope")), Some(true), "{doc}");
+    assert!(doc["shops"][0]["links"].as_array().unwrap().iter().all(|l| l["kind"] != "affiliate_creator"));
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn tiktok_declared_official_account_is_cut_by_the_owner_and_confirmed() {
+    // No open orders (they would block the official account, with no override).
+    let fake = Fake::start(Config { orders: 0, ..Config::default() });
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let add = ["links", "add", "official_account", "@lunabeauty.official", "--linked-since", "2025-01-10"];
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &add));
+    assert_eq!(code, 0, "{err}");
+    let second = ["links", "add", "official_account", "@another"];
+    let (code, _, err) = run_cmd(stored_cmd(&home, &fake, &second));
+    assert_eq!(code, 2, "one official account per shop: {err}");
+    assert!(err.contains("one official TikTok account"), "{err}");
+    let link =
+        status_links(&home, &fake).into_iter().find(|l| l["handle"] == "@lunabeauty.official").expect("declared");
+    assert_eq!((&link["source"], &link["disconnect"]), (&json!("declared"), &json!("guided")));
+
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let args = ["disconnect", "@lunabeauty.official", "--yes", "--allow-pending-funds", "--owner-done", "--json"];
+    let mut cmd = stored_cmd(&home, &fake, &args);
+    cmd.env("SHOPUNLINK_OTP", &otp);
+    let (code, out, err) = run_cmd(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let receipt: serde_json::Value = serde_json::from_str(&out).expect("receipt");
+    assert_eq!(receipt["outcome"], "disconnected");
+    assert_eq!((&receipt["verified"], &receipt["confirmed_by"]), (&json!(false), &json!("owner")), "{receipt}");
+    assert!(receipt["plan"]["manual_steps"].to_string().contains("Linked TikTok accounts"), "{receipt}");
+    assert_eq!(receipt["second_factor"]["method"], "totp");
+    let link = status_links(&home, &fake).into_iter().find(|l| l["handle"] == "@lunabeauty.official").expect("kept");
+    assert_eq!(link["state"], "unlinked");
+    assert!(fake.webhooks().len() == 2, "a declared link's disconnect touches nothing on the platform");
+}
+
+#[test]
+fn tiktok_returns_and_cancellations_in_progress_block_the_official_account_only() {
+    let fake = Fake::start(Config { orders: 0, open_returns: 2, ..Config::default() });
+    let home = Home::new();
+    login(&home, &fake);
+    let add = ["links", "add", "official_account", "@luna.official", "--linked-since", "2025-01-10"];
+    assert_eq!(run_cmd(stored_cmd(&home, &fake, &add)).0, 0);
+    let (code, out, err) = run_cmd(stored_cmd(&home, &fake, &["status", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["shops"][0]["readiness"]["open_returns"], 4, "returns plus cancellations");
+    let links = doc["shops"][0]["links"].as_array().unwrap();
+    let official = links.iter().find(|l| l["handle"] == "@luna.official").unwrap();
+    let blocker = official["blockers"].as_array().unwrap().iter().find(|b| b["code"] == "open_orders").expect("blocks");
+    assert!(blocker["message"].as_str().unwrap().contains("4 returns or cancellations"), "{blocker}");
+    let app = links.iter().find(|l| l["kind"] == "app_authorization").unwrap();
+    assert!(!app["blockers"].to_string().contains("open_orders"), "an app's revocation moves no buyers: {app}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}

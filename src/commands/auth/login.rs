@@ -4,7 +4,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::{Ctx, describe, json_name};
+use super::Ctx;
 use crate::credentials::Credentials;
 use crate::error::Result;
 use crate::platform::{self, LoginOptions, Provider};
@@ -83,7 +83,7 @@ fn store(ctx: &Ctx<'_>, provider: &dyn Provider, credentials: &Credentials, inse
         schema_version: 1,
         profile: ctx.settings.profile.clone(),
         platform: provider.name().into(),
-        source: json_name(written.source),
+        source: written.source.as_str(),
         path: path.as_ref().map(|p| p.display().to_string()),
         seller_name: credentials.seller_name.clone(),
         scopes: credentials.scopes.clone(),
@@ -103,7 +103,7 @@ fn print_human(ctx: &Ctx<'_>, provider: &dyn Provider, doc: &LoginDoc, source: c
         provider.display_name(),
         doc.profile
     ));
-    let place = doc.path.clone().unwrap_or_else(|| describe(source).to_owned());
+    let place = doc.path.clone().unwrap_or_else(|| source.describe().to_owned());
     ctx.ui.print(&format!("  stored in      {place}"));
     if let Some(at) = doc.access_token_expires_at {
         ctx.ui.print(&format!("  token expires  {} (renewed automatically)", at.to_rfc3339()));

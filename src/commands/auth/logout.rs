@@ -3,7 +3,7 @@
 //! Environment variables cannot be removed by a child process, so with `SHOPUNLINK_<PLATFORM>_*`
 //! set the command says so rather than pretending the profile is logged out.
 
-use super::{Ctx, describe, json_name};
+use super::Ctx;
 use crate::credentials::Source;
 use crate::credentials::slot::Slot;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ fn print(ctx: &Ctx<'_>, profile: &str, removed: &[Source]) {
     if removed.is_empty() {
         ctx.ui.print(&format!("Profile {profile} has no stored tokens; nothing to remove."));
     } else {
-        let places: Vec<&str> = removed.iter().map(|s| describe(*s)).collect();
+        let places: Vec<&str> = removed.iter().map(|s| s.describe()).collect();
         ctx.ui.print(&format!(
             "{} Removed the tokens of profile {profile} from {}",
             ctx.ui.paint(Style::Green, "✓"),
@@ -64,7 +64,7 @@ fn print(ctx: &Ctx<'_>, profile: &str, removed: &[Source]) {
              Seller Center → App Store → My apps. An enrolled TOTP is kept (`auth totp remove`).",
         );
     }
-    let removed_from: Vec<&str> = removed.iter().map(|s| json_name(*s)).collect();
+    let removed_from: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
     ctx.ui.print_json(&serde_json::json!({
         "schema_version": 1, "profile": profile, "removed_from": removed_from,
     }));

@@ -11,7 +11,6 @@ mod totp;
 use clap::{Args, Subcommand};
 
 use super::Ctx;
-use crate::credentials::Source;
 use crate::error::Result;
 
 /// Log in and out, see where credentials come from, and manage the profile's TOTP.
@@ -54,27 +53,5 @@ pub async fn run(ctx: &Ctx<'_>, args: AuthArgs) -> Result<()> {
         AuthCommand::Logout => logout::run(ctx),
         AuthCommand::Status => status::run(ctx),
         AuthCommand::Totp(c) => totp::run(ctx, c),
-    }
-}
-
-/// How a source is named in messages.
-fn describe(source: Source) -> &'static str {
-    match source {
-        Source::Env => "environment variables (SHOPUNLINK_<PLATFORM>_*)",
-        Source::Keyring => "the OS keyring",
-        Source::File => "the 0600 credentials file",
-        Source::Memory => "memory",
-        Source::None => "nowhere",
-    }
-}
-
-/// The JSON name of a source (`env`, `keyring`, `file`, `none`).
-fn json_name(source: Source) -> &'static str {
-    match source {
-        Source::Env => "env",
-        Source::Keyring => "keyring",
-        Source::File => "file",
-        Source::Memory => "memory",
-        Source::None => "none",
     }
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Ctx, describe, json_name};
+use super::Ctx;
 use crate::credentials::slot::Slot;
 use crate::credentials::{Chain, FileStore, Source, totp};
 use crate::error::Result;
@@ -21,14 +21,14 @@ struct ProfileStatus {
     name: String,
     current: bool,
     platform: String,
-    source: &'static str,
+    source: Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
     access_token_expires_at: Option<DateTime<Utc>>,
     refresh_token_expires_at: Option<DateTime<Utc>>,
     shops: Vec<String>,
     scopes: Vec<String>,
-    totp: &'static str,
+    totp: Source,
 }
 
 /// Runs `auth status`.
@@ -79,13 +79,13 @@ fn profile_status(
         name: chain.profile().to_owned(),
         current,
         platform,
-        source: json_name(located.found),
+        source: located.found,
         path,
         access_token_expires_at: c.and_then(|c| c.access_token_expires_at),
         refresh_token_expires_at: c.and_then(|c| c.refresh_token_expires_at),
         shops: c.and_then(|c| c.seller_name.clone()).into_iter().collect(),
         scopes: c.map(|c| c.scopes.clone()).unwrap_or_default(),
-        totp: json_name(totp),
+        totp,
     })
 }
 
@@ -109,7 +109,7 @@ fn print_human(ctx: &Ctx<'_>, profiles: &[ProfileStatus]) {
 }
 
 fn credentials_line(p: &ProfileStatus) -> String {
-    match (p.source, p.platform.as_str()) {
+    match (p.source.as_str(), p.platform.as_str()) {
         ("none", platform) if crate::platform::provider(platform).is_ok_and(|p| !p.needs_credentials()) => {
             format!("none needed ({platform})")
         }
@@ -117,24 +117,15 @@ fn credentials_line(p: &ProfileStatus) -> String {
             format!("none: run `shopunlink auth login --platform {platform} --profile {}`", p.name)
         }
         ("file", _) => format!("0600 file {}", p.path.as_deref().unwrap_or("")),
-        (source, _) => describe(source_from(source)).to_owned(),
+        _ => p.source.describe().to_owned(),
     }
 }
 
-fn source_from(name: &str) -> Source {
-    match name {
-        "env" => Source::Env,
-        "keyring" => Source::Keyring,
-        "file" => Source::File,
-        _ => Source::None,
-    }
-}
-
-fn totp_line(source: &str) -> String {
+fn totp_line(source: Source) -> String {
     match source {
-        "none" => "not enrolled (`shopunlink auth totp enroll`)".into(),
-        "env" => "SHOPUNLINK_TOTP_SECRET".into(),
-        other => format!("enrolled ({})", describe(source_from(other))),
+        Source::None => "not enrolled (`shopunlink auth totp enroll`)".into(),
+        Source::Env => "SHOPUNLINK_TOTP_SECRET".into(),
+        _ => format!("enrolled ({})", source.describe()),
     }
 }
 

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use super::{Ctx, describe, json_name};
+use super::Ctx;
 use crate::credentials::{Secret, Source, totp};
 use crate::error::{Error, Result};
 use crate::settings::env;
@@ -49,7 +49,7 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
     if let Some(existing) = totp::load(&chain, None)?
         && !args.force
     {
-        return Err(Error::usage(format!("profile {profile} already has a TOTP (in {})", describe(existing.source)))
+        return Err(Error::usage(format!("profile {profile} already has a TOTP (in {})", existing.source.describe()))
             .with_hint("pass --force to replace it; the old authenticator entry then stops working")
             .with_detail("flag", "--force"));
     }
@@ -65,7 +65,7 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
     if ctx.ui.is_json() {
         ctx.ui.print_json(&serde_json::json!({
             "schema_version": 1, "profile": profile, "secret": secret.expose(), "otpauth_uri": uri,
-            "stored_in": json_name(written.source),
+            "stored_in": written.source.as_str(),
         }));
     } else {
         print_enrolment(ctx, &profile, &secret, &uri, written.source)?;
@@ -74,7 +74,7 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
 }
 
 fn print_enrolment(ctx: &Ctx<'_>, profile: &str, secret: &Secret, uri: &str, stored: Source) -> Result<()> {
-    let qr = QrCode::new(uri.as_bytes()).map_err(|e| Error::internal("cannot draw the QR code").with_cause(e))?;
+    let qr = QrCode::new(uri.as_bytes()).map_err(|e| Error::internal("cannot draw the QR code").with_source(e))?;
     let art = qr.render::<Dense1x2>().quiet_zone(true).build();
     let ui = ctx.ui;
     ui.print(&format!("Scan this with your authenticator app (profile {profile}):\n"));
@@ -84,7 +84,7 @@ fn print_enrolment(ctx: &Ctx<'_>, profile: &str, secret: &Secret, uri: &str, sto
     ui.print(&format!(
         "\n{} Stored in {}. This is the only time the secret is shown.",
         ui.paint(Style::Green, "✓"),
-        describe(stored)
+        stored.describe()
     ));
     ui.print("Disconnects that need your TOTP ask for the 6-digit code (or take --otp / SHOPUNLINK_OTP).");
     Ok(())
@@ -103,14 +103,14 @@ fn remove(ctx: &Ctx<'_>) -> Result<()> {
     if removed.is_empty() {
         ctx.ui.print(&format!("Profile {profile} has no stored TOTP; nothing to remove."));
     } else {
-        let places: Vec<&str> = removed.iter().map(|s| describe(*s)).collect();
+        let places: Vec<&str> = removed.iter().map(|s| s.describe()).collect();
         ctx.ui.print(&format!(
             "{} Removed the TOTP of profile {profile} from {}; delete its entry in your authenticator app too.",
             ctx.ui.paint(Style::Green, "✓"),
             places.join(" and ")
         ));
     }
-    let removed_from: Vec<&str> = removed.iter().map(|s| json_name(*s)).collect();
+    let removed_from: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
     ctx.ui.print_json(&serde_json::json!({ "schema_version": 1, "profile": profile, "removed_from": removed_from }));
     Ok(())
 }

@@ -103,6 +103,7 @@ impl Sandbox {
             links: world.links.clone(),
             data_changed_at: world.data_changed_at,
             handle: world.shop_id(),
+            notes: Vec::new(),
         }
     }
 }

@@ -26,6 +26,10 @@ pub const STATEMENT_TRANSACTIONS: &str = "/finance/202501/statements/{statement_
 pub const PAYMENTS: &str = "/finance/202309/payments";
 /// Withdrawals, settlements, transfers and reversals.
 pub const WITHDRAWALS: &str = "/finance/202309/withdrawals";
+/// Return and refund requests.
+pub const RETURNS: &str = "/return_refund/202309/returns/search";
+/// Cancellation requests.
+pub const CANCELLATIONS: &str = "/return_refund/202309/cancellations/search";
 /// Unsettled order transactions.
 pub const UNSETTLED: &str = "/finance/202507/orders/unsettled";
 
@@ -41,6 +45,8 @@ pub mod scope {
     pub const PRODUCT: &str = "Product Basic";
     /// `/finance/...`.
     pub const FINANCE: &str = "Finance Information";
+    /// `/return_refund/...`.
+    pub const RETURN_REFUND: &str = "Return and Refund";
 }
 
 /// Records per page (the API's maximum).

@@ -64,7 +64,12 @@ async fn authorized_shops(client: &Client) -> Result<Vec<Shop>> {
             }
             Err(e) => return Err(e),
         };
-        shops.push(shop(s, &app_key, &scopes, webhooks));
+        let mut shop = shop(s, &app_key, &scopes, webhooks);
+        match super::affiliates::creators(client, &shop.handle).await? {
+            Ok(creators) => shop.links.extend(creators),
+            Err(note) => shop.notes.push(note),
+        }
+        shops.push(shop);
     }
     Ok(shops)
 }
@@ -93,7 +98,15 @@ fn shop(s: AuthorizedShop, app_key: &str, scopes: &[String], webhooks: Value) ->
         details,
         source: LinkSource::Platform,
     };
-    Shop { id: s.id, name: s.name, region: s.region, links: vec![link], data_changed_at: None, handle: s.cipher }
+    Shop {
+        id: s.id,
+        name: s.name,
+        region: s.region,
+        links: vec![link],
+        data_changed_at: None,
+        handle: s.cipher,
+        notes: Vec::new(),
+    }
 }
 
 /// The shop's webhook subscriptions and the request id of the listing.

@@ -49,7 +49,7 @@ fn app_identity(ctx: &PlatformContext, io: &dyn Interaction) -> Result<(String, 
 /// An unguessable `state`, so a pasted URL from someone else's authorization is noticed.
 fn random_state() -> Result<String> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| Error::internal("no system randomness").with_cause(e))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal("no system randomness").with_source(e))?;
     Ok(hex::encode(bytes))
 }
 

@@ -5,6 +5,7 @@
 //! their one-time refresh), [`api`] (endpoints and their `data`), [`datasets`] (paged export),
 //! [`readiness`] and [`links`] (status and the guided disconnect), [`token`] and [`base_url`].
 
+pub mod affiliates;
 pub mod api;
 pub mod base_url;
 pub mod client;
@@ -130,7 +131,9 @@ impl Platform for Tiktok {
     }
 
     async fn readiness(&self, shop: &Shop) -> Result<Readiness> {
-        readiness::read(&self.client, &shop.handle).await
+        let mut readiness = readiness::read(&self.client, &shop.handle).await?;
+        readiness.pending_commissions = affiliates::pending_commissions(&self.client, shop).await?;
+        Ok(readiness)
     }
 
     fn display_name(&self) -> &'static str {
@@ -173,6 +176,9 @@ impl Platform for Tiktok {
     }
 
     async fn disconnect(&self, shop: &Shop, link: &Link, _grant: &Grant) -> Result<DisconnectOutcome> {
+        if link.kind == super::LinkKind::AFFILIATE_CREATOR {
+            return affiliates::disconnect(&self.client, shop, link).await;
+        }
         links::disconnect(&self.client, shop, link).await
     }
 

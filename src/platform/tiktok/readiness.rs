@@ -5,7 +5,8 @@
 //! a decimal string or as `{value|amount, currency}`; both are read.
 
 use chrono::{Duration, Utc};
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use super::api::{self, PAGE_SIZE, scope};
 use super::client::{Call, Client};
@@ -16,6 +17,11 @@ use crate::platform::{Decimal, Money, Readiness};
 /// Order statuses that still need the seller (reference, "Order statuses that still need the seller").
 pub const OPEN_ORDER_STATUSES: [&str; 4] =
     ["AWAITING_SHIPMENT", "AWAITING_COLLECTION", "PARTIALLY_SHIPPING", "ON_HOLD"];
+/// Return statuses still being worked out between buyer and seller.
+pub const OPEN_RETURN_STATUSES: [&str; 4] =
+    ["RETURN_OR_REFUND_REQUEST_PENDING", "AWAITING_BUYER_SHIP", "BUYER_SHIPPED_ITEM", "REJECT_RECEIVE_PACKAGE"];
+/// Cancellation statuses still waiting for a decision.
+pub const OPEN_CANCEL_STATUSES: [&str; 1] = ["CANCELLATION_REQUEST_PENDING"];
 /// How far back to look for withdrawals still processing (they settle within days).
 const WITHDRAWAL_LOOKBACK_DAYS: i64 = 90;
 /// ISO 4217 "no currency", for an amount the API sent without one.
@@ -23,18 +29,19 @@ const NO_CURRENCY: &str = "XXX";
 
 /// Reads the shop's readiness; the four parts are asked for concurrently.
 pub async fn read(client: &Client, cipher: &str) -> Result<Readiness> {
-    let (pending_funds, processing_withdrawals, open_orders, active_listings) = tokio::try_join!(
+    let (pending_funds, processing_withdrawals, open_orders, active_listings, open_returns) = tokio::try_join!(
         unsettled(client, cipher),
         processing_withdrawals(client, cipher),
         open_orders(client, cipher),
         search_total(client, api::PRODUCTS, scope::PRODUCT, cipher, one("status", "ACTIVATE")),
+        open_returns(client, cipher),
     )?;
     Ok(Readiness {
         pending_funds,
         processing_withdrawals,
         open_orders,
         active_listings,
-        open_returns: 0,
+        open_returns,
         pending_commissions: Vec::new(),
     })
 }
@@ -45,6 +52,38 @@ async fn open_orders(client: &Client, cipher: &str) -> Result<u64> {
         total += search_total(client, api::ORDERS, scope::ORDER, cipher, one("order_status", status)).await?;
     }
     Ok(total)
+}
+
+/// Returns and cancellations still in progress (they count as open orders, SPEC §6). An app
+/// without the Return and Refund scope cannot see them: that is logged and counted as none, so
+/// the rest of the readiness still works.
+async fn open_returns(client: &Client, cipher: &str) -> Result<u64> {
+    let returns =
+        in_progress(client, cipher, api::RETURNS, "return_orders", json!({ "return_status": OPEN_RETURN_STATUSES }));
+    let cancels = in_progress(
+        client,
+        cipher,
+        api::CANCELLATIONS,
+        "cancellations",
+        json!({ "cancel_status": OPEN_CANCEL_STATUSES }),
+    );
+    let (returns, cancels) = tokio::try_join!(returns, cancels)?;
+    Ok(returns + cancels)
+}
+
+async fn in_progress(client: &Client, cipher: &str, path: &'static str, key: &str, body: Value) -> Result<u64> {
+    let call = Call::with_body(Method::POST, path, scope::RETURN_REFUND, &body).shop(cipher).query("page_size", 1);
+    match client.call(&call).await {
+        Ok(reply) => {
+            let page = api::list_page(&call.endpoint(), &reply.data, key)?;
+            Ok(page.total.unwrap_or(page.records.len() as u64))
+        }
+        Err(e) if e.detail("code").and_then(Value::as_i64) == Some(105005) => {
+            tracing::warn!("{path}: the app lacks the Return and Refund scope; open returns are not counted");
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A money value as the API sends it: `"12.50"`, `{"value": "12.50", "currency": "USD"}` or

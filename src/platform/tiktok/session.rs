@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 
 use super::settings::TiktokSettings;
 use super::token;
-use crate::credentials::{CredentialStore, Credentials, Secret, Source};
+use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error::{Error, Result};
 
 /// What one request needs from the tokens; `generation` names the tokens it used.
@@ -151,7 +151,7 @@ impl Session {
         self.disconnected.store(true, Ordering::SeqCst);
         let source = self.store.source();
         match self.store.delete(&self.profile) {
-            Ok(true) => format!("deleted the stored TikTok tokens of profile {} ({})", self.profile, name(source)),
+            Ok(true) => format!("deleted the stored TikTok tokens of profile {} ({})", self.profile, source.describe()),
             Ok(false) => format!("profile {} had no stored TikTok tokens to delete", self.profile),
             Err(e) => format!(
                 "the TikTok tokens of profile {} were not deleted: {e}; remove them from where they are set",
@@ -174,15 +174,5 @@ impl Session {
     /// True after [`Session::forget`].
     pub fn is_forgotten(&self) -> bool {
         self.forgotten.load(Ordering::SeqCst)
-    }
-}
-
-fn name(source: Source) -> &'static str {
-    match source {
-        Source::Env => "environment",
-        Source::Keyring => "OS keyring",
-        Source::File => "credentials file",
-        Source::Memory => "memory",
-        Source::None => "nowhere",
     }
 }
