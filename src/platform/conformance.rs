@@ -248,6 +248,7 @@ async fn check_unknown_shop(platform: &dyn Platform) -> Check {
         links: Vec::new(),
         data_changed_at: None,
         handle: "shopunlink-conformance-no-such-shop".into(),
+        notes: Vec::new(),
     };
     match platform.readiness(&ghost).await {
         Err(e) if e.kind() == ErrorKind::NotFound => {

@@ -85,6 +85,8 @@ pub struct WireShop {
     links: Vec<Link>,
     #[serde(default)]
     data_changed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    notes: Vec<String>,
 }
 
 /// The `shops` result.
@@ -105,6 +107,7 @@ impl WireShop {
             region: self.region,
             links,
             data_changed_at: self.data_changed_at,
+            notes: self.notes,
         }
     }
 }
