@@ -106,16 +106,22 @@ pub async fn start(name: &str, path: &Path, ctx: &PlatformContext) -> Result<Ext
     Ok(plugin)
 }
 
+/// The credential variables of the environment store: they travel in `set_credentials`, only to a
+/// plugin that asks, never with the settings.
+const CREDENTIAL_VARS: [&str; 4] = ["APP_KEY", "APP_SECRET", "ACCESS_TOKEN", "REFRESH_TOKEN"];
+
 /// The `SHOPUNLINK_NAME_*` environment and the profile's platform keys: what a plugin may read.
-/// Other platforms' variables (their tokens) are not passed.
+/// Other platforms' variables (their tokens) are not passed, nor the plugin's own credentials.
 fn settings_for(name: &str, ctx: &PlatformContext) -> Value {
-    let pattern = EnvStore::for_platform(name, &ctx.settings.env).pattern();
+    let store = EnvStore::for_platform(name, &ctx.settings.env);
+    let pattern = store.pattern();
     let own = pattern.trim_end_matches('*');
+    let secret: Vec<String> = CREDENTIAL_VARS.iter().map(|f| store.var(f)).collect();
     let env: serde_json::Map<String, Value> = ctx
         .settings
         .env
         .iter()
-        .filter(|(k, _)| k.starts_with(own))
+        .filter(|(k, _)| k.starts_with(own) && !secret.contains(k))
         .map(|(k, v)| (k.clone(), Value::from(v.clone())))
         .collect();
     let config = serde_json::to_value(&ctx.settings.config).unwrap_or_else(|_| json!({}));
@@ -150,6 +156,28 @@ fn timeout_override(ctx: &PlatformContext) -> Result<Option<Duration>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugin_sees_its_own_settings_but_no_secret_and_no_other_platform() {
+        let env = [
+            ("SHOPUNLINK_MY_SHOP_REGION", "eu"),
+            ("SHOPUNLINK_MY_SHOP_ACCESS_TOKEN", "secret"),
+            ("SHOPUNLINK_OTHER_ACCESS_TOKEN", "other"),
+            ("SHOPUNLINK_PROFILE", "default"),
+        ];
+        let ctx = PlatformContext {
+            profile: "default".into(),
+            state_dir: PathBuf::new(),
+            settings: crate::platform::PlatformSettings {
+                env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                config: [("region".to_owned(), toml::Value::from("eu"))].into_iter().collect(),
+                config_path: PathBuf::new(),
+            },
+            credentials: std::sync::Arc::new(crate::credentials::MemoryStore::default()),
+        };
+        let settings = settings_for("my-shop", &ctx);
+        assert_eq!(settings, json!({"env": {"SHOPUNLINK_MY_SHOP_REGION": "eu"}, "config": {"region": "eu"}}));
+    }
 
     #[test]
     fn a_plugin_name_is_never_a_path() {
