@@ -473,7 +473,7 @@ fn tiktok_guided_disconnect_end_to_end_through_the_binary() {
     let performed = receipt["performed"].to_string();
     assert!(performed.contains("deleted the PACKAGE_UPDATE webhook subscription"), "{performed}");
     assert!(
-        performed.contains("deleted the stored TikTok tokens of profile default (credentials file)"),
+        performed.contains("deleted the stored TikTok tokens of profile default (the 0600 credentials file)"),
         "{performed}"
     );
     assert_eq!(receipt["request_ids"].as_array().map(Vec::len), Some(3), "a listing and two deletions");
