@@ -93,6 +93,27 @@ fn the_example_plugin_works_end_to_end() {
 }
 
 #[test]
+fn the_examples_guided_link_waits_for_the_owner() {
+    if !have_python() {
+        return;
+    }
+    let home = Home::new();
+    let out = home.join("export");
+    assert_eq!(example(&home, &["export", "--out", out.to_str().unwrap()]).0, 0);
+    assert_eq!(example(&home, &["verify", out.to_str().unwrap()]).0, 0);
+    let (code, _, err) = example(&home, &["disconnect", "@examplecrafts", "--no-input", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    let sent = std::fs::read_to_string(home.join("state/plugins/example/default/code")).expect("the code file");
+    let (code, out, err) =
+        example(&home, &["disconnect", "@examplecrafts", "--no-input", "--yes", "--otp", sent.trim()]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("Example Seller Hub"), "the owner's steps are shown: {err}");
+    assert_eq!(link_state(&home, "@examplecrafts"), "awaiting_owner");
+    std::fs::write(home.join("state/plugins/example/default/owner-done-ex-link-official"), "").unwrap();
+    assert_eq!(link_state(&home, "@examplecrafts"), "unlinked");
+}
+
+#[test]
 fn the_plugins_stderr_is_shown_at_verbose() {
     if !have_python() {
         return;
