@@ -64,6 +64,10 @@ pub struct Error(Box<Inner>);
 /// platform refused): after a guided disconnect forgot the tokens, that is the expected state.
 pub const NO_CREDENTIALS: &str = "no_credentials";
 
+/// The `reason` detail of an auth error for a dataset or API the credentials may not read (the
+/// app lacks a scope); the `scope` detail names it. An export lists such a dataset as skipped.
+pub const MISSING_SCOPE: &str = "missing_scope";
+
 /// The `reason` detail of an auth error whose token the platform refused as invalid: what a
 /// platform answers once the owner removed the authorisation, and also to a wrong token.
 pub const TOKEN_REFUSED: &str = "token_refused";
@@ -236,6 +240,11 @@ impl Error {
     pub fn hints(&self) -> &[String] {
         &self.0.hints
     }
+    /// True when the credentials may not read what was asked (reason [`MISSING_SCOPE`]).
+    pub fn is_missing_scope(&self) -> bool {
+        self.detail("reason").and_then(Value::as_str) == Some(MISSING_SCOPE)
+    }
+
     /// A detail previously attached with [`Error::with_detail`].
     pub fn detail(&self, key: &str) -> Option<&Value> {
         self.0.details.get(key)

@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod interrupt;
+pub mod lock;
 pub mod platform;
 pub mod settings;
 pub mod ui;

@@ -182,6 +182,10 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         plan.dir = default_dir(&base, &plan);
     }
     let dir = plan.dir.clone();
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::usage(format!("--out {} names a file, not a directory", dir.display()))
+            .with_hint("pass a new or empty directory to --out; nothing was written"));
+    }
     let started = Instant::now();
     let observer = ctx.ui.export_progress();
     let result = pipeline::run(platform.clone(), plan, observer.clone()).await;
@@ -192,29 +196,25 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         }
         Outcome::AlreadyComplete { manifest, sha256 } => (manifest, sha256, "Already complete:"),
     };
-    index::Index::upsert(
-        &ctx.settings.state_dir,
-        index::Entry {
-            platform: manifest.platform.clone(),
-            profile: manifest.profile.clone(),
-            shop_id: manifest.shop.id.clone(),
-            dir: index::absolute(&dir),
-            manifest_sha256: sha256,
-            started_at: manifest.started_at,
-            finished_at: manifest.finished_at,
-            verified: keep_verified(ctx, &dir, &manifest)?,
-            verified_at: None,
-        },
-    )?;
+    let entry = index::Entry {
+        platform: manifest.platform.clone(),
+        profile: manifest.profile.clone(),
+        shop_id: manifest.shop.id.clone(),
+        dir: index::absolute(&dir),
+        manifest_sha256: sha256,
+        started_at: manifest.started_at,
+        finished_at: manifest.finished_at,
+        verified: false,
+        verified_at: None,
+    };
+    // An export that was already complete keeps its verified mark if its manifest is unchanged;
+    // decided inside the index lock, so a `verify` that just failed is never overwritten.
+    Index::update(&ctx.settings.state_dir, |index| {
+        let verified = index.is_verified(&entry.dir, &entry.manifest_sha256);
+        index.put(index::Entry { verified, ..entry });
+    })?;
     report(ctx, &dir, &manifest, note, started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// An export that was already complete keeps its verified mark if its manifest is unchanged.
-fn keep_verified(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest) -> Result<bool> {
-    let index = Index::load(&ctx.settings.state_dir)?;
-    let abs = index::absolute(dir);
-    Ok(index.exports.iter().any(|e| e.dir == abs && e.verified && e.finished_at == manifest.finished_at))
 }
 
 fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, note: &str, secs: f64) {

@@ -25,11 +25,24 @@ use crate::ui::Style;
 pub struct VerifyArgs {
     /// The export directory
     pub dir: PathBuf,
+
+    /// Accept datasets the export had to skip because the credentials may not read them (the
+    /// manifest lists each with the missing scope); disconnect still counts them as missing
+    #[arg(long)]
+    pub allow_unexported: bool,
 }
 
 /// Runs `verify`.
 pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
-    let report = tokio::task::block_in_place(|| verify::verify(&args.dir))?;
+    let report = match tokio::task::block_in_place(|| verify::verify(&args.dir, args.allow_unexported)) {
+        Ok(report) => report,
+        Err(e) => {
+            // A directory that cannot even be read (deleted, moved, not a directory) must stop
+            // being relied on as much as a damaged one.
+            Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(&args.dir))?;
+            return Err(e);
+        }
+    };
     if let (true, Some(manifest), Some(sha)) = (report.ok, &report.manifest, &report.manifest_sha256) {
         Index::upsert(
             &ctx.settings.state_dir,

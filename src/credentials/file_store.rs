@@ -30,7 +30,7 @@ impl FileStore {
 
     /// Reads a slot, `None` when there is no file.
     pub fn read(&self, slot: &Slot) -> Result<Option<String>> {
-        fsutil::read_optional(&self.path(slot))
+        fsutil::read_state(&self.path(slot))
     }
 
     /// Writes a slot atomically, 0600, in a 0700 directory.

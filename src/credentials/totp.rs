@@ -16,6 +16,7 @@ use super::slot::Slot;
 use super::{Secret, Source};
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lock::{self, Lock};
 use crate::unlink::second_factor::LocalFactor;
 
 /// The issuer shown in authenticator apps.
@@ -154,7 +155,7 @@ impl TotpFactor {
     }
 
     fn last_step(&self) -> Result<Option<u64>> {
-        let text = fsutil::read_optional(&self.step_file)?;
+        let text = fsutil::read_state(&self.step_file)?;
         Ok(text.and_then(|t| t.trim().parse().ok()))
     }
 }
@@ -163,12 +164,15 @@ impl LocalFactor for TotpFactor {
     fn check(&self, code: &Secret) -> Result<bool> {
         let code: String = code.expose().chars().filter(|c| !c.is_whitespace()).collect();
         let Some(step) = self.totp.check(&code, (self.clock)()) else { return Ok(false) };
+        if let Some(dir) = self.step_file.parent() {
+            fsutil::create_private_dir(dir)?;
+        }
+        // Read, compare and record under one lock: two disconnects given the same code at the
+        // same moment must not both accept it.
+        let _lock = Lock::take(&lock::beside(&self.step_file), "the record of used one-time codes")?;
         if self.last_step()?.is_some_and(|last| step <= last) {
             tracing::warn!("that code was already used once; wait for the next one (codes change every 30 s)");
             return Ok(false);
-        }
-        if let Some(dir) = self.step_file.parent() {
-            fsutil::create_private_dir(dir)?;
         }
         fsutil::write_atomic(&self.step_file, step.to_string().as_bytes())?;
         Ok(true)

@@ -3,12 +3,13 @@
 //! Hashing the bytes on their way to disk means the manifest never needs a second pass over a
 //! multi-gigabyte file; resuming re-hashes only the durable prefix it keeps.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::checkpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
 
@@ -32,31 +33,64 @@ impl HashedFile {
     }
 
     /// Reopens `path` keeping its first `keep` bytes (the durable prefix a checkpoint vouches
-    /// for) and cutting anything after them: a torn tail from a crash.
+    /// for) and cutting anything after them: a torn tail from a crash. Trusts the prefix: for
+    /// files whose checkpoint already proved it (see [`HashedFile::resume_checked`]).
     pub fn resume(path: &Path, keep: u64) -> Result<HashedFile> {
+        Self::reopen(path, keep)?.0.cut()
+    }
+
+    /// [`HashedFile::resume`] that first proves the prefix is what the checkpoint recorded: its
+    /// SHA-256 and, for NDJSON, its record count. A mismatch (the file was edited, truncated or
+    /// replaced, or the checkpoint was) is exit 8 with the `--fresh` hint: appending would give
+    /// an export that differs from a clean one.
+    pub fn resume_checked(path: &Path, keep: u64, sha256: Option<&str>, records: Option<u64>) -> Result<HashedFile> {
+        let (file, lines) = Self::reopen(path, keep)?;
+        let Some(expected) = sha256 else {
+            return Err(checkpoint::damaged(path, "the checkpoint records no SHA-256 for its kept bytes"));
+        };
+        if file.digest() != expected {
+            return Err(checkpoint::damaged(
+                path,
+                format!("its first {keep} bytes are not the ones the checkpoint recorded (SHA-256 differs)"),
+            ));
+        }
+        if let Some(n) = records.filter(|n| *n != lines) {
+            return Err(checkpoint::damaged(path, format!("it holds {lines} records, the checkpoint says {n}")));
+        }
+        file.cut()
+    }
+
+    /// Opens and hashes the first `keep` bytes, counting their lines; nothing is cut yet, so a
+    /// refused resume leaves the file as it found it.
+    fn reopen(path: &Path, keep: u64) -> Result<(HashedFile, u64)> {
+        let file = match fsutil::open_private_rw(path, false) {
+            Ok(f) => f,
+            Err(e) => return Err(checkpoint::damaged(path, e)),
+        };
         let io_err = |e| Error::io("cannot resume", path, e);
-        let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         if len < keep {
-            return Err(Error::verification(format!(
-                "{} is shorter ({len} bytes) than its checkpoint ({keep} bytes)",
-                path.display()
-            ))
-            .with_hint("it was changed outside shopunlink; rerun with --fresh"));
+            return Err(checkpoint::damaged(
+                path,
+                format!("it is shorter ({len} bytes) than its checkpoint says ({keep} bytes)"),
+            ));
         }
-        file.set_len(keep).map_err(io_err)?;
-        let mut hasher = Sha256::new();
-        let mut reader = (&file).take(keep);
-        let mut chunk = vec![0u8; BUFFER];
-        loop {
-            let n = reader.read(&mut chunk).map_err(io_err)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&chunk[..n]);
-        }
-        file.seek(SeekFrom::Start(keep)).map_err(io_err)?;
-        Ok(HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher, bytes: keep })
+        let (hasher, lines) = hash_prefix(&file, keep).map_err(io_err)?;
+        let file = HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher, bytes: keep };
+        Ok((file, lines))
+    }
+
+    /// Cuts the torn tail after the kept prefix and positions for appending.
+    fn cut(mut self) -> Result<HashedFile> {
+        let keep = self.bytes;
+        let cut = self.file.set_len(keep).and_then(|()| self.file.seek(SeekFrom::Start(keep)).map(drop));
+        cut.map_err(|e| Error::io("cannot resume", &self.path, e))?;
+        Ok(self)
+    }
+
+    /// Lowercase hex SHA-256 of what has been drained to the file so far (after a commit: all).
+    pub fn digest(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
     }
 
     /// The file's path.
@@ -89,6 +123,92 @@ impl HashedFile {
     pub fn finish(mut self) -> Result<(u64, String)> {
         self.commit()?;
         Ok((self.bytes, hex::encode(self.hasher.finalize())))
+    }
+}
+
+/// Hashes the first `keep` bytes of `file` from its start and counts the newlines among them.
+fn hash_prefix(mut file: &File, keep: u64) -> io::Result<(Sha256, u64)> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut hasher = Sha256::new();
+    let mut lines = 0u64;
+    let mut reader = file.take(keep);
+    let mut chunk = vec![0u8; BUFFER];
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        lines += chunk[..n].iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    Ok((hasher, lines))
+}
+
+/// The running SHA-256 of a file some other writer appends to (the CSV writer keeps its hash to
+/// itself): each commit hashes only the bytes added since the last one, read back from disk.
+#[derive(Debug)]
+pub struct PrefixHash {
+    path: PathBuf,
+    len: u64,
+    hasher: Sha256,
+}
+
+impl PrefixHash {
+    /// Starts at the empty prefix of `path`.
+    pub fn empty(path: &Path) -> PrefixHash {
+        PrefixHash { path: path.to_owned(), len: 0, hasher: Sha256::new() }
+    }
+
+    /// Hashes the first `len` bytes of `path` and checks them against `expected` (exit 8 naming
+    /// the file, with the `--fresh` hint, on any difference).
+    pub fn verified(path: &Path, len: u64, expected: Option<&str>) -> Result<PrefixHash> {
+        let mut prefix = PrefixHash::empty(path);
+        prefix.advance(len).map_err(|e| checkpoint::damaged(path, e))?;
+        if expected != Some(prefix.digest().as_str()) {
+            return Err(checkpoint::damaged(
+                path,
+                format!("its first {len} bytes are not the ones the checkpoint recorded (SHA-256 differs)"),
+            ));
+        }
+        Ok(prefix)
+    }
+
+    /// Extends the hash to the first `len` bytes (already durable on disk).
+    pub fn advance(&mut self, len: u64) -> Result<()> {
+        if len <= self.len {
+            return Ok(());
+        }
+        let read = || -> io::Result<Sha256> {
+            let mut file = fsutil::open_nofollow(&self.path)?;
+            file.seek(SeekFrom::Start(self.len))?;
+            let mut hasher = self.hasher.clone();
+            let want = len - self.len;
+            let copied = io::copy(&mut (&mut file).take(want), &mut HashSink(&mut hasher))?;
+            if copied < want {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("it is shorter than {len} bytes")));
+            }
+            Ok(hasher)
+        };
+        self.hasher = read().map_err(|e| Error::io("cannot read back", &self.path, e))?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// Lowercase hex SHA-256 of the prefix hashed so far.
+    pub fn digest(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+}
+
+struct HashSink<'a>(&'a mut Sha256);
+
+impl Write for HashSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.update(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -128,7 +248,10 @@ mod tests {
         t.commit().unwrap();
         drop(t);
 
-        let mut r = HashedFile::resume(&torn, durable).unwrap();
+        let prefix = hex::encode(Sha256::digest(b"line one\n"));
+        assert!(HashedFile::resume_checked(&torn, durable, Some("00"), None).is_err());
+        assert!(HashedFile::resume_checked(&torn, durable, Some(&prefix), Some(2)).is_err());
+        let mut r = HashedFile::resume_checked(&torn, durable, Some(&prefix), Some(1)).unwrap();
         r.write_all(b"line two\n").unwrap();
         let (bytes, sha) = r.finish().unwrap();
         assert_eq!((bytes, sha), (18, expected));

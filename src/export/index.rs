@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lock::{self, Lock};
 
 /// One export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +50,7 @@ impl Index {
     /// Loads the index (empty if none).
     pub fn load(state_dir: &Path) -> Result<Index> {
         let path = Self::path(state_dir);
-        let Some(text) = fsutil::read_optional(&path)? else { return Ok(Index::default()) };
+        let Some(text) = fsutil::read_state(&path)? else { return Ok(Index::default()) };
         serde_json::from_str(&text).map_err(|e| {
             Error::internal(format!("the export index {} is corrupt", path.display()))
                 .with_cause(e)
@@ -63,25 +64,45 @@ impl Index {
         fsutil::write_atomic(&Self::path(state_dir), &text)
     }
 
+    /// Loads the index under its lock, applies `change` and saves: parallel `export` and
+    /// `verify` runs each re-read it inside the lock, so none loses another's entry.
+    pub fn update<T>(state_dir: &Path, change: impl FnOnce(&mut Index) -> T) -> Result<T> {
+        fsutil::create_private_dir(state_dir)?;
+        let _lock = Lock::take(&lock::beside(&Self::path(state_dir)), "the export index")?;
+        let mut index = Index::load(state_dir)?;
+        let before = index.clone();
+        let out = change(&mut index);
+        if index != before {
+            index.save(state_dir)?;
+        }
+        Ok(out)
+    }
+
     /// Adds or replaces the entry for `entry.dir` and saves.
     pub fn upsert(state_dir: &Path, entry: Entry) -> Result<()> {
-        let mut index = Index::load(state_dir)?;
-        index.exports.retain(|e| e.dir != entry.dir);
-        index.exports.push(entry);
-        index.save(state_dir)
+        Self::update(state_dir, |index| index.put(entry))
+    }
+
+    /// Adds or replaces the entry for `entry.dir` (in memory).
+    pub fn put(&mut self, entry: Entry) {
+        self.exports.retain(|e| e.dir != entry.dir);
+        self.exports.push(entry);
+    }
+
+    /// True when the export in `dir` is marked verified for exactly this manifest.
+    pub fn is_verified(&self, dir: &Path, manifest_sha256: &str) -> bool {
+        self.exports.iter().any(|e| e.dir == dir && e.verified && e.manifest_sha256 == manifest_sha256)
     }
 
     /// Withdraws the verified mark of the export in `dir` (after a failed `verify`), so the
     /// disconnect preflight stops relying on a copy now known to be damaged.
     pub fn mark_unverified(state_dir: &Path, dir: &Path) -> Result<()> {
-        let mut index = Index::load(state_dir)?;
-        let mut changed = false;
-        for e in index.exports.iter_mut().filter(|e| e.dir == dir && e.verified) {
-            e.verified = false;
-            e.verified_at = Some(Utc::now());
-            changed = true;
-        }
-        if changed { index.save(state_dir) } else { Ok(()) }
+        Self::update(state_dir, |index| {
+            for e in index.exports.iter_mut().filter(|e| e.dir == dir && e.verified) {
+                e.verified = false;
+                e.verified_at = Some(Utc::now());
+            }
+        })
     }
 
     /// The newest verified export of a shop.
@@ -94,6 +115,16 @@ impl Index {
 }
 
 /// An export directory as the index stores it: absolute, so the preflight finds it from anywhere.
+///
+/// A directory that is gone (deleted or moved after it verified) still maps to the path it was
+/// stored under, through its parent, so a failed `verify` of it withdraws the right mark.
 pub fn absolute(dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+    if let Ok(path) = std::fs::canonicalize(dir) {
+        return path;
+    }
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(parent), dir.file_name()) {
+        (Ok(parent), Some(name)) => parent.join(name),
+        _ => std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()),
+    }
 }

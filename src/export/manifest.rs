@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::platform::TimeRange;
 
@@ -66,6 +66,20 @@ pub struct DatasetEntry {
     /// The CSV tables of nested lists (`orders.line_items.csv`), each keyed by the parent id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub csv_tables: Vec<FileEntry>,
+    /// Set when the credentials may not read this dataset: nothing was written for it, and it
+    /// counts as missing for `verify` and the disconnect preflight (SPEC §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+}
+
+/// Why a dataset was not exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// In words.
+    pub reason: String,
+    /// The scope (permission) the credentials lack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl DatasetEntry {
@@ -125,13 +139,35 @@ impl Manifest {
     /// Reads `dir/manifest.json`; returns the manifest and the sha256 of its bytes.
     pub fn read(dir: &Path) -> Result<Option<(Manifest, String)>> {
         let path = dir.join(FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        // Never through a symlink: a manifest is a regular file inside its export.
+        let Some(bytes) = fsutil::read_state_bytes(&path).map_err(|e| e.with_kind(ErrorKind::Verification))? else {
+            return Ok(None);
         };
-        let manifest = serde_json::from_slice(&bytes)
+        let manifest = Self::parse(&bytes)
             .map_err(|e| Error::verification(format!("{} is not a readable manifest", path.display())).with_cause(e))?;
         Ok(Some((manifest, hex::encode(Sha256::digest(&bytes)))))
+    }
+
+    /// Parses manifest bytes (untrusted: anything may be in an export directory).
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Manifest, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = Manifest::parse(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(text in "\\{(\"[a-z_]{1,12}\":(\\d{1,20}|\"[^\"]{0,8}\"|null|\\[\\]|\\{\\}),?){0,8}\\}") {
+            let _ = Manifest::parse(text.as_bytes());
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! and only then does the checkpoint move forward. On Ctrl-C or an error, every task stops at its
 //! next page boundary, commits, and the run is resumable with the same command.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,16 +15,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+mod reconcile;
 mod windows;
 
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
 use super::csv::CsvWriter;
-use super::hashed_file::HashedFile;
+use super::hashed_file::{HashedFile, PrefixHash};
 use super::manifest::{self, DatasetEntry, FileEntry, Manifest, ShopRef, Tool};
 use super::{ExportPlan, Observer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
 use crate::interrupt;
+use crate::lock::{self, Lock};
 use crate::platform::{Dataset, DatasetSpec, PageRequest, Platform};
 
 /// Commit (flush + fsync + checkpoint) after `ExportPlan::commit_bytes` new bytes or this much
@@ -89,35 +92,77 @@ fn our_files(plan: &ExportPlan) -> Vec<String> {
     files
 }
 
+/// The lock file of an export directory. It sits outside `.shopunlink/` (removed when the export
+/// finishes) and is never deleted: deleting a lock file another process has open would let two
+/// processes each lock a different file of the same name.
+pub const LOCK_FILE: &str = ".shopunlink.lock";
+
+/// Takes the export directory's lock, or refuses at once naming the process that holds it: two
+/// runs appending to the same files would interleave their records.
+fn lock_dir(dir: &Path) -> Result<Lock> {
+    match Lock::try_take(&dir.join(LOCK_FILE))? {
+        Ok(lock) => Ok(lock),
+        Err(busy) => Err(Error::internal(format!(
+            "another export is writing into {} ({})",
+            dir.display(),
+            lock::describe(&busy)
+        ))
+        .with_hint("wait for that export to finish (rerun this command then to reuse it), or choose another --out")
+        .with_detail("dir", dir.display().to_string())
+        .with_detail("holder_pid", lock::pid(&busy))),
+    }
+}
+
+/// What the records come from beyond platform and shop: the shop's last data change as the
+/// platform stamps it (a sandbox reset), which a resume must not cross.
+fn source(plan: &ExportPlan) -> Option<String> {
+    plan.shop.data_changed_at.map(|t| t.to_rfc3339())
+}
+
 /// Whether `dir` (listed as `entries`) holds an export of ours, finished or not: a checkpoint
-/// directory, or a `manifest.json` written by shopunlink. Any other `manifest.json` (a web app's,
+/// directory or lock file, or a `manifest.json` written by shopunlink. Any other `manifest.json` (a web app's,
 /// say) makes the directory someone else's, so `--fresh` never deletes in it.
 fn holds_our_export(dir: &Path, entries: &[String]) -> bool {
-    if entries.iter().any(|n| n == checkpoint::DIR) {
+    if entries.iter().any(|n| n == checkpoint::DIR || n == LOCK_FILE) {
         return true;
     }
     entries.iter().any(|n| n == manifest::FILE)
         && matches!(manifest::Manifest::read(dir), Ok(Some((m, _))) if m.tool.name == manifest::TOOL_NAME)
 }
 
-/// Decides what to do with the output directory: start, resume, report complete, or refuse.
+/// The names in `dir` (none if it does not exist yet).
+fn entries(dir: &Path) -> Result<Vec<String>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => Ok(rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io("cannot read the export directory", dir, e)),
+    }
+}
+
+/// Refuses a directory that holds something other than an export of ours, before anything is
+/// created or locked in it.
+fn refuse_foreign(dir: &Path) -> Result<()> {
+    let entries = entries(dir)?;
+    if !entries.is_empty() && !holds_our_export(dir, &entries) {
+        return Err(Error::usage(format!("{} exists and is not a shopunlink export", dir.display()))
+            .with_hint("choose a new or empty directory with --out; nothing was written")
+            .with_detail("path", dir.display().to_string()));
+    }
+    Ok(())
+}
+
+/// Decides what to do with the output directory (created and locked): start, resume, report
+/// complete, or refuse.
 fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
     let dir = &plan.dir;
     let fresh_checkpoint = || Checkpoint {
         fingerprint: fingerprint(plan),
         started_at: Utc::now(),
         datasets: plan.datasets.iter().map(|d| (d.to_string(), DatasetProgress::default())).collect(),
+        source: source(plan),
+        seal: None,
     };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(Error::io("cannot read the export directory", dir, e)),
-    };
-    if !entries.is_empty() && !holds_our_export(dir, &entries) {
-        return Err(Error::usage(format!("{} exists and is not a shopunlink export", dir.display()))
-            .with_hint("choose a new or empty directory with --out; nothing was written")
-            .with_detail("path", dir.display().to_string()));
-    }
+    refuse_foreign(dir)?;
     if plan.fresh {
         for name in our_files(plan) {
             match std::fs::remove_file(dir.join(&name)) {
@@ -136,6 +181,18 @@ fn prepare(plan: &ExportPlan) -> Result<Result<Checkpoint, Outcome>> {
             ))
             .with_cause(format!("it was started with {}", serde_json::to_string(&ckpt.fingerprint).unwrap_or_default()))
             .with_hint("rerun with the original arguments to continue it, or add --fresh to start over"));
+        }
+        if ckpt.source != source(plan) {
+            return Err(Error::usage(format!(
+                "{} holds an unfinished export of the shop as it was before its data changed",
+                dir.display()
+            ))
+            .with_cause(format!(
+                "the export was taken from data stamped {}, the shop's is now stamped {}",
+                ckpt.source.as_deref().unwrap_or("(none)"),
+                source(plan).as_deref().unwrap_or("(none)")
+            ))
+            .with_hint("add --fresh to export again: continuing would mix records of two different states"));
         }
         return Ok(Ok(ckpt));
     } else if let Some((manifest, sha256)) = manifest::Manifest::read(dir)? {
@@ -202,20 +259,33 @@ impl Run {
 struct Writers {
     ndjson: HashedFile,
     csv: Option<CsvWriter>,
+    /// The running SHA-256 of each CSV file's durable prefix, for the checkpoint.
+    csv_hashes: BTreeMap<String, PrefixHash>,
+    dir: PathBuf,
     records: u64,
 }
 
 impl Writers {
+    /// Opens the dataset's files; resuming, each kept prefix must first prove it is the one the
+    /// checkpoint recorded (hash and record count), or nothing is appended.
     fn open(dir: &Path, spec: &DatasetSpec, progress: &DatasetProgress, with_csv: bool) -> Result<Writers> {
         let path = dir.join(format!("{}.ndjson", spec.name));
-        let ndjson =
-            if progress.bytes == 0 { HashedFile::create(&path)? } else { HashedFile::resume(&path, progress.bytes)? };
+        let ndjson = if progress.bytes == 0 && progress.records == 0 {
+            HashedFile::create(&path)?
+        } else {
+            HashedFile::resume_checked(&path, progress.bytes, progress.sha256.as_deref(), Some(progress.records))?
+        };
+        let mut csv_hashes = BTreeMap::new();
         let csv = if with_csv {
+            for (name, len) in progress.csv_bytes.iter().filter(|(_, len)| **len > 0) {
+                let expected = progress.csv_sha256.get(name).map(String::as_str);
+                csv_hashes.insert(name.clone(), PrefixHash::verified(&dir.join(name), *len, expected)?);
+            }
             Some(CsvWriter::open(dir, spec, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
         } else {
             None
         };
-        Ok(Writers { ndjson, csv, records: progress.records })
+        Ok(Writers { ndjson, csv, csv_hashes, dir: dir.to_owned(), records: progress.records })
     }
 
     fn write(&mut self, records: &[crate::platform::RawRecord]) -> Result<()> {
@@ -233,11 +303,27 @@ impl Writers {
     /// Makes everything durable and returns the progress a checkpoint may now claim.
     fn commit(&mut self, cursor: Option<String>, done: bool) -> Result<DatasetProgress> {
         let bytes = self.ndjson.commit()?;
-        let csv_bytes = match &mut self.csv {
-            Some(csv) => csv.commit()?.into_iter().collect(),
-            None => Default::default(),
-        };
-        Ok(DatasetProgress { records: self.records, bytes, csv_bytes, cursor, done, windows: Vec::new() })
+        let mut csv_bytes = BTreeMap::new();
+        let mut csv_sha256 = BTreeMap::new();
+        if let Some(csv) = &mut self.csv {
+            for (name, len) in csv.commit()? {
+                let dir = &self.dir;
+                let hash = self.csv_hashes.entry(name.clone()).or_insert_with(|| PrefixHash::empty(&dir.join(&name)));
+                hash.advance(len)?;
+                csv_sha256.insert(name.clone(), hash.digest());
+                csv_bytes.insert(name, len);
+            }
+        }
+        Ok(DatasetProgress {
+            records: self.records,
+            bytes,
+            sha256: Some(self.ndjson.digest()),
+            csv_bytes,
+            csv_sha256,
+            cursor,
+            done,
+            windows: Vec::new(),
+        })
     }
 
     fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
@@ -259,6 +345,7 @@ impl Writers {
             sha256,
             csv,
             csv_tables: csv_files,
+            skipped: None,
         })
     }
 }
@@ -308,15 +395,46 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
     let fetched = if progress.windows.len() > 1 {
         windows::fetch(&run, dataset, &progress.windows, progress.cursor, tx).await
     } else {
-        fetch_pages(&run, dataset, progress.cursor, tx).await
+        fetch_pages(&run, dataset, progress.cursor, progress.records, tx).await
     };
     let written = writer.await.unwrap_or_else(|e| Err(Error::internal("an export writer panicked").with_cause(e)));
     match (fetched, written) {
         (_, Ok(Some(entry))) => Ok(entry),
+        (Err(e), _) if e.is_missing_scope() && fresh => skipped(&run, dataset, &e),
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) => Err(e),
         (Ok(()), Ok(None)) => Err(Error::interrupted(format!("the {dataset} export stopped"))),
     }
+}
+
+/// The entry of a dataset the credentials may not read: its empty files are removed (they are
+/// ours, just created), and the manifest says why it is missing and which scope would allow it.
+fn skipped(run: &Run, dataset: Dataset, e: &Error) -> Result<DatasetEntry> {
+    let spec = run.plan.spec(dataset);
+    let files = std::iter::once(format!("{dataset}.ndjson")).chain(super::csv::file_names(&spec));
+    for name in files {
+        match std::fs::remove_file(run.plan.dir.join(&name)) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io("cannot remove", &run.plan.dir.join(&name), err)),
+        }
+    }
+    let scope = e.detail("scope").and_then(serde_json::Value::as_str).map(str::to_owned);
+    tracing::warn!("skipping {dataset}: {}", e.message());
+    run.observer.finish(dataset, 0, 0);
+    Ok(DatasetEntry {
+        name: dataset.to_string(),
+        file: format!("{dataset}.ndjson"),
+        records: 0,
+        bytes: 0,
+        sha256: String::new(),
+        csv: None,
+        csv_tables: Vec::new(),
+        skipped: Some(super::manifest::Skipped {
+            reason: format!("the credentials may not read {dataset}: {}", e.message()),
+            scope,
+        }),
+    })
 }
 
 /// Pulls pages from the platform until the end, a stop request or an error.
@@ -324,9 +442,11 @@ async fn fetch_pages(
     run: &Run,
     dataset: Dataset,
     mut cursor: Option<String>,
+    already: u64,
     tx: tokio::sync::mpsc::Sender<Fetched>,
 ) -> Result<()> {
     let mut first = true;
+    let mut chain = reconcile::Chain::new(dataset, Some(already));
     loop {
         if run.should_stop() {
             return Ok(());
@@ -335,7 +455,10 @@ async fn fetch_pages(
         let page = match run.platform.page(&run.plan.shop, request).await {
             Ok(page) => page,
             Err(e) => {
-                run.stop.store(true, Ordering::SeqCst);
+                // A dataset the credentials may not read is skipped; the others go on.
+                if !e.is_missing_scope() {
+                    run.stop.store(true, Ordering::SeqCst);
+                }
                 return Err(e.context(format!("the {dataset} export failed")));
             }
         };
@@ -344,6 +467,10 @@ async fn fetch_pages(
             first = false;
         }
         let last = page.is_last();
+        if let Err(e) = chain.page(&page).and_then(|()| if last { chain.end() } else { Ok(()) }) {
+            run.stop.store(true, Ordering::SeqCst);
+            return Err(e.context(format!("the {dataset} export failed")));
+        }
         cursor = page.next.clone();
         let cursor_after = page.next.clone();
         if tx.send(Fetched { page, cursor_after, last }).await.is_err() || last {
@@ -393,6 +520,9 @@ fn write_pages(
 
 /// Runs (or resumes) the export described by `plan`.
 pub async fn run(platform: Arc<dyn Platform>, plan: ExportPlan, observer: Arc<dyn Observer>) -> Result<Outcome> {
+    refuse_foreign(&plan.dir)?;
+    fsutil::create_private_dir(&plan.dir)?;
+    let _lock = lock_dir(&plan.dir)?;
     let checkpoint = match prepare(&plan)? {
         Ok(c) => c,
         Err(outcome) => return Ok(outcome),

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::manifest::{FileEntry, Manifest};
+use super::manifest::{FileEntry, Manifest, TOOL_NAME};
 use crate::error::{Error, Result};
+use crate::fsutil;
 
 /// One dataset's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,7 +69,7 @@ fn io_problem(path: &Path, e: &std::io::Error) -> String {
 
 /// Streams an NDJSON file once: hash, size, lines, and the first line that is not JSON.
 fn scan_ndjson(path: &Path) -> std::io::Result<Scan> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut reader = BufReader::with_capacity(1 << 20, fsutil::open_nofollow(path)?);
     let mut hasher = Sha256::new();
     let (mut bytes, mut lines, mut bad_line, mut last) = (0u64, 0u64, None, b'\n');
     let mut line = Vec::with_capacity(4096);
@@ -91,7 +92,7 @@ fn scan_ndjson(path: &Path) -> std::io::Result<Scan> {
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
+    let mut file: File = fsutil::open_nofollow(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
@@ -118,7 +119,8 @@ fn check_csv(dir: &Path, entry: &FileEntry, problems: &mut Vec<String>) {
             }
         }
     }
-    if let Ok(mut reader) = csv::ReaderBuilder::new().flexible(false).from_path(&path)
+    if let Ok(file) = fsutil::open_nofollow(&path)
+        && let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file)
         && let Some(Err(e)) = reader.records().find(Result::is_err)
     {
         problems.push(format!("{} is not well-formed CSV: {e}", entry.file));
@@ -131,8 +133,18 @@ fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && Path::new(name).file_name() == Some(name.as_ref())
 }
 
-fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry) -> DatasetReport {
+fn check_dataset(dir: &Path, entry: &super::manifest::DatasetEntry, allow_skipped: bool) -> DatasetReport {
     let mut problems = Vec::new();
+    if let Some(skipped) = &entry.skipped {
+        if !allow_skipped {
+            let scope = skipped.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default();
+            problems.push(format!(
+                "not exported{scope}: {}; export again once the credentials may read it, or pass --allow-unexported",
+                skipped.reason
+            ));
+        }
+        return DatasetReport { name: entry.name.clone(), ok: problems.is_empty(), problems };
+    }
     let names = std::iter::once(entry.file.as_str()).chain(entry.csv_files().map(|c| c.file.as_str()));
     let outside: Vec<&str> = names.filter(|n| !plain_name(n)).collect();
     if !outside.is_empty() {
@@ -184,9 +196,59 @@ fn unlisted(dir: &Path, manifest: &Manifest) -> Vec<String> {
     names.into_iter().map(|n| format!("{n} is in the export directory but not in its manifest")).collect()
 }
 
+/// Symbolic links in the export directory (and its `media/`): an export is only the regular files
+/// inside it, so a link is a problem wherever it points (a copy swapped for a link to a file that
+/// may change, or to something the export never held).
+fn symlinks(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for sub in [dir.to_owned(), dir.join("media")] {
+        let Ok(entries) = std::fs::read_dir(&sub) else { continue };
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                let name = entry.path().strip_prefix(dir).unwrap_or(&entry.path()).display().to_string();
+                found.push(format!(
+                    "{name} is a symbolic link: an export holds only regular files inside its directory"
+                ));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What is wrong with the manifest as a whole: a writer we do not know, a schema newer than this
+/// version reads, or a dataset or file listed twice (which would count its records twice).
+fn manifest_problems(manifest: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    if manifest.tool.name != TOOL_NAME {
+        problems.push(format!("the manifest was written by {:?}, not {TOOL_NAME}", manifest.tool.name));
+    }
+    if manifest.schema_version != 1 {
+        problems.push(format!(
+            "the manifest has schema_version {}; this version of shopunlink reads version 1 only",
+            manifest.schema_version
+        ));
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut files = std::collections::HashSet::new();
+    for d in &manifest.datasets {
+        if !names.insert(d.name.as_str()) {
+            problems.push(format!("the manifest lists the dataset {} more than once", d.name));
+        }
+        for file in std::iter::once(&d.file).chain(d.csv_files().map(|c| &c.file)) {
+            if !files.insert(file.as_str()) {
+                problems.push(format!("the manifest lists the file {file} more than once"));
+            }
+        }
+    }
+    problems
+}
+
 /// Verifies the export in `dir`. Problems are reported in the result; only an unreadable
 /// directory is an error.
-pub fn verify(dir: &Path) -> Result<Report> {
+/// Verifies the export in `dir`. A dataset the export had to skip (the credentials may not read
+/// it) is a problem unless `allow_skipped` (`--allow-unexported`).
+pub fn verify(dir: &Path, allow_skipped: bool) -> Result<Report> {
     if !dir.is_dir() {
         return Err(Error::verification(format!("{} is not a directory", dir.display()))
             .with_hint("pass the directory `shopunlink export` wrote (see its --out)"));
@@ -217,10 +279,12 @@ pub fn verify(dir: &Path) -> Result<Report> {
             return Ok(report);
         }
     };
+    report.problems.extend(manifest_problems(&manifest));
+    report.problems.extend(symlinks(dir));
     if !manifest.complete {
         report.problems.push("the manifest says the export is not complete".into());
     }
-    report.datasets = manifest.datasets.iter().map(|d| check_dataset(dir, d)).collect();
+    report.datasets = manifest.datasets.iter().map(|d| check_dataset(dir, d, allow_skipped)).collect();
     report.problems.extend(unlisted(dir, &manifest));
     report.ok = report.problems.is_empty() && report.datasets.iter().all(|d| d.ok);
     report.manifest_sha256 = Some(sha);

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::receipt::Outcome;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lock::{self, Lock};
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,13 +97,16 @@ impl AuditLog {
         }
         let line =
             serde_json::to_string(event).map_err(|e| Error::internal("cannot encode an audit event").with_cause(e))?;
+        // One writer at a time: concurrent appends of long lines could interleave.
+        let _lock = Lock::take(&lock::beside(&self.path), "the audit log")?;
         fsutil::append_line(&self.path, &line)
     }
 
     /// Every readable event, oldest first. Lines that do not parse (a torn last line after a
     /// crash, a hand edit) are skipped rather than failing the command.
     pub fn events(&self) -> Result<Vec<Event>> {
-        let text = fsutil::read_optional(&self.path)?.unwrap_or_default();
+        let bytes = fsutil::read_state_bytes(&self.path)?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
         Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
     }
 
@@ -159,6 +163,23 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is in the log (a torn line, binary junk, a hand edit), reading it never panics
+        /// and keeps the lines that are events.
+        #[test]
+        fn any_log_bytes_are_read_without_panic(junk in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let log = AuditLog::new(dir.path());
+            log.append(&event(Kind::Attempt, None)).unwrap();
+            let mut bytes = std::fs::read(&log.path).unwrap();
+            bytes.extend_from_slice(&junk);
+            std::fs::write(&log.path, &bytes).unwrap();
+            let events = log.events().unwrap();
+            prop_assert_eq!(events.first().map(|e| e.event), Some(Kind::Attempt));
+        }
+    }
 
     fn event(name: Kind, outcome: Option<Outcome>) -> Event {
         Event {

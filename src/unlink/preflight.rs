@@ -122,12 +122,16 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: &Si
     if m.range.since.is_some() || m.range.until.is_some() {
         return Some(format!("the export in {dir} covers only a time window (--since/--until), not the whole shop"));
     }
-    let missing: Vec<String> =
-        datasets.iter().map(|d| d.to_string()).filter(|d| !m.datasets.iter().any(|e| &e.name == d)).collect();
+    // A dataset the export had to skip (no scope) is as missing as one never asked for.
+    let missing: Vec<String> = datasets
+        .iter()
+        .map(|d| d.to_string())
+        .filter(|d| !m.datasets.iter().any(|e| &e.name == d && e.skipped.is_none()))
+        .collect();
     if !missing.is_empty() {
         return Some(format!("the export in {dir} lacks {}", missing.join(", ")));
     }
-    let files = m.datasets.iter().flat_map(|d| {
+    let files = m.datasets.iter().filter(|d| d.skipped.is_none()).flat_map(|d| {
         std::iter::once((d.file.as_str(), d.bytes)).chain(d.csv_files().map(|c| (c.file.as_str(), c.bytes)))
     });
     for (file, size) in files {

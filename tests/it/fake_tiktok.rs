@@ -87,6 +87,25 @@ pub struct Config {
     pub affiliates: bool,
     /// Returns and cancellations still in progress (each search answers this many).
     pub open_returns: usize,
+    /// The detail call of this product answers "does not exist" (it vanished after the search).
+    pub vanished_product: Option<usize>,
+    /// A misbehaving server on some paths (the chaos tests).
+    pub hostile: Option<Hostile>,
+}
+
+/// What a hostile server does wrong, on API paths starting with the prefix it carries.
+#[derive(Debug, Clone)]
+pub enum Hostile {
+    /// Every page after the first hands out one of two page tokens, alternately, forever.
+    TokenCycle(String),
+    /// Every page hands out the page token it was sent (after the first page).
+    TokenRepeat(String),
+    /// `data` lacks the records key (a renamed field).
+    MissingKey(String),
+    /// `total_count` claims this many more records than the list holds.
+    ShortList(String, usize),
+    /// An HTML page with this HTTP status (a proxy refusing the request).
+    Status(String, u16),
 }
 
 impl Default for Config {
@@ -106,8 +125,10 @@ impl Default for Config {
             latency: Duration::ZERO,
             deauthorize_after_listings: None,
             garbage_after_listings: None,
-            affiliates: false,
+            affiliates: true,
             open_returns: 0,
+            vanished_product: None,
+            hostile: None,
         }
     }
 }
@@ -132,6 +153,11 @@ struct Data {
     payments: Vec<Rec>,
     withdrawals: Vec<Rec>,
     unsettled: Vec<Rec>,
+    returns: Vec<Rec>,
+    cancellations: Vec<Rec>,
+    /// One per product, in the products' order.
+    product_details: Vec<Rec>,
+    affiliate_orders: Vec<Rec>,
 }
 
 /// How far back the fake shop's records go: two months, recent enough for readiness look-backs.
@@ -148,7 +174,7 @@ impl Data {
         // Every record lies between t0 and the fake's "now" (t0 + HISTORY): a shop has no records
         // from the future, and an export that began after the fake started is up to date.
         let step = |n: usize, usual: i64| usual.min(HISTORY / n.max(1) as i64);
-        let orders = (0..c.orders)
+        let orders: Vec<Rec> = (0..c.orders)
             .map(|i| {
                 let (t, status) = (t0 + i as i64 * step(c.orders, 3600), ORDER_STATUSES[i % ORDER_STATUSES.len()]);
                 let text = format!(
@@ -159,7 +185,7 @@ impl Data {
                 Rec { time: t, status, text: text.into() }
             })
             .collect();
-        let products = (0..c.products)
+        let products: Vec<Rec> = (0..c.products)
             .map(|i| {
                 let (t, status) = (t0 + i as i64 * step(c.products, 600), if i % 5 == 0 { "DRAFT" } else { "ACTIVATE" });
                 let text = format!(
@@ -218,8 +244,91 @@ impl Data {
                 )),
             })
             .collect();
-        Data { t0, orders, products, statements, transactions, payments, withdrawals, unsettled }
+        let (returns, cancellations) = aftersales(c, t0, &orders);
+        let product_details = (0..c.products).map(|i| product_detail(&products, i)).collect();
+        let affiliate_orders = if c.affiliates { affiliate_orders(t0) } else { Vec::new() };
+        Data {
+            t0,
+            orders,
+            products,
+            statements,
+            transactions,
+            payments,
+            withdrawals,
+            unsettled,
+            returns,
+            cancellations,
+            product_details,
+            affiliate_orders,
+        }
     }
+}
+
+/// Returns (every seventh order) and cancellations (the cancelled orders), all settled, plus
+/// `open_returns` of each still in progress.
+fn aftersales(c: &Config, t0: i64, orders: &[Rec]) -> (Vec<Rec>, Vec<Rec>) {
+    let rec = |t: i64, status: &'static str, text: String| Rec { time: t, status, text: text.into() };
+    let mut returns: Vec<Rec> = (0..orders.len())
+        .filter(|i| i % 7 == 3)
+        .map(|i| {
+            let (t, s) = (orders[i].time + 100, "RETURN_OR_REFUND_REQUEST_COMPLETE");
+            rec(t, s, format!(
+                r#"{{"return_id":"41{i:08}","order_id":"5770{i:010}","return_status":"{s}","create_time":{t},"refund_amount":{{"currency":"GBP","refund_total":"4.50"}},"return_line_items":[{{"return_line_item_id":"41{i:08}0","sku_id":"17{i}"}}]}}"#
+            ))
+        })
+        .collect();
+    let mut cancellations: Vec<Rec> = (0..orders.len())
+        .filter(|i| orders[*i].status == "CANCELLED")
+        .map(|i| {
+            let (t, s) = (orders[i].time + 50, "CANCELLATION_REQUEST_COMPLETE");
+            rec(
+                t,
+                s,
+                format!(
+                    r#"{{"cancel_id":"53{i:08}","order_id":"5770{i:010}","cancel_status":"{s}","create_time":{t}}}"#
+                ),
+            )
+        })
+        .collect();
+    for k in 0..c.open_returns {
+        let t = t0 + HISTORY - 1000 + k as i64;
+        let s = "AWAITING_BUYER_SHIP";
+        returns.push(rec(t, s, format!(r#"{{"return_id":"49{k:08}","return_status":"{s}","create_time":{t}}}"#)));
+        let s = "CANCELLATION_REQUEST_PENDING";
+        cancellations.push(rec(t, s, format!(r#"{{"cancel_id":"59{k:08}","cancel_status":"{s}","create_time":{t}}}"#)));
+    }
+    (returns, cancellations)
+}
+
+/// The full record of product `i`: what the detail call serves as `data`.
+fn product_detail(products: &[Rec], i: usize) -> Rec {
+    let p = &products[i];
+    let text = format!(
+        r#"{{"id":"17299{i:08}","title":"Serum n\u00b0{i}","status":"{}","create_time":{},"description":"<p>Rose \"{i}\"</p>","product_attributes":[{{"id":"100392","name":"Size","values":[{{"name":"30 ml"}}]}}],"skus":[{{"id":"sku{i}","price":{{"currency":"GBP","sale_price":"12.00"}}}}]}}"#,
+        p.status, p.time
+    );
+    Rec { time: p.time, status: p.status, text: text.into() }
+}
+
+/// The affiliate orders: commission owed to @lunabeauty and @ruby.reviews, @maxglow's paid.
+fn affiliate_orders(t0: i64) -> Vec<Rec> {
+    let rec = |t: i64, text: &str| Rec { time: t, status: "COMPLETED", text: Arc::from(text) };
+    vec![
+        rec(
+            t0 + 100,
+            &format!(
+                r#"{{"id":"ao-1","status":"COMPLETED","create_time":{},"skus":[{{"creator_username":"lunabeauty","open_collaboration_id":"oc-1","estimated_paid_commission":{{"amount":"12.50","currency":"GBP"}}}},{{"creator_username":"maxglow","open_collaboration_id":"oc-1","estimated_paid_commission":{{"amount":"4.00","currency":"GBP"}},"actual_paid_commission":{{"amount":"4.00","currency":"GBP"}}}}]}}"#,
+                t0 + 100
+            ),
+        ),
+        rec(
+            t0 + 200,
+            &format!(
+                r#"{{"id":"ao-2","status":"COMPLETED","create_time":{},"skus":[{{"creator_username":"lunabeauty","open_collaboration_id":"oc-1","estimated_paid_commission":{{"amount":"2.25","currency":"GBP"}}}},{{"creator_username":"ruby.reviews","target_collaboration_id":"tc-1","estimated_paid_commission":{{"amount":"3.20","currency":"GBP"}}}}]}}"#,
+                t0 + 200
+            ),
+        ),
+    ]
 }
 
 /// A time filter as the client sent it: `ge` inclusive, `lt` exclusive, `le` inclusive.
@@ -482,6 +591,7 @@ impl State {
             body: String::from_utf8_lossy(&r.body).into_owned(),
         });
         let answer = self.route(r, &path, &query);
+        let answer = self.hostile(&path, &query, answer);
         self.answered += 1;
         if self.config.expire_token_after == Some(self.answered) {
             self.expired_token = Some(std::mem::take(&mut self.access_token));
@@ -558,17 +668,28 @@ impl State {
                 self.transactions(p, &q)
             }
             ("POST", "/return_refund/202309/returns/search" | "/return_refund/202309/cancellations/search") => {
-                let (key, filter) = if path.contains("returns") {
-                    ("return_orders", "return_status")
-                } else {
-                    ("cancellations", "cancel_status")
-                };
-                if !body[filter].is_array() || !q.contains_key("page_size") {
-                    return self.violation(36009004, format!("{path}: {filter} list or page_size missing: {body}"));
+                let returns = path.contains("returns");
+                let (key, filter_key) =
+                    if returns { ("return_orders", "return_status") } else { ("cancellations", "cancel_status") };
+                let w = body_window(&body, "create_time");
+                let wanted: Option<Vec<&str>> =
+                    body[filter_key].as_array().map(|a| a.iter().filter_map(Value::as_str).collect());
+                let data = self.data.clone();
+                let all = if returns { &data.returns } else { &data.cancellations };
+                let recs = filter(all, |r| w.contains(r.time) && wanted.as_ref().is_none_or(|s| s.contains(&r.status)));
+                self.page(key, &recs, &q)
+            }
+            ("GET", p) if p.starts_with("/product/202309/products/") => {
+                let id = p.trim_start_matches("/product/202309/products/");
+                let data = self.data.clone();
+                let i = id.strip_prefix("17299").and_then(|n| n.parse::<usize>().ok());
+                match i.and_then(|i| data.product_details.get(i).map(|r| (i, r))) {
+                    Some((i, _)) if self.config.vanished_product == Some(i) => {
+                        refuse(12019006, "The product does not exist")
+                    }
+                    Some((_, r)) => ok(r.text.to_string()),
+                    None => self.violation(36009004, format!("product detail of unknown id {id:?}")),
                 }
-                let n = self.config.open_returns;
-                let items: Vec<Value> = (0..n.min(1)).map(|i| json!({"order_id": format!("r{i}")})).collect();
-                ok(json!({ key: items, "total_count": n, "next_page_token": "" }).to_string())
             }
             (_, p) if p.starts_with("/affiliate_seller/") => self.affiliate(method, p, &q, &body),
             _ => self.violation(36009004, format!("{method} {path}: no such API")),
@@ -628,17 +749,12 @@ impl State {
                 self.ended_targets.push("tc-1".into());
                 ok("{}".into())
             }
-            ("POST", "/affiliate_seller/202410/orders/search") => page(
-                "orders",
-                vec![
-                    json!({"id": "ao-1", "status": "COMPLETED", "create_time": 1_700_000_100, "skus": [
-                        {"creator_username": "lunabeauty", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "12.50", "currency": "GBP"}},
-                        {"creator_username": "maxglow", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "4.00", "currency": "GBP"}, "actual_paid_commission": {"amount": "4.00", "currency": "GBP"}}]}),
-                    json!({"id": "ao-2", "status": "COMPLETED", "create_time": 1_700_000_200, "skus": [
-                        {"creator_username": "lunabeauty", "open_collaboration_id": "oc-1", "estimated_paid_commission": {"amount": "2.25", "currency": "GBP"}},
-                        {"creator_username": "ruby.reviews", "target_collaboration_id": "tc-1", "estimated_paid_commission": {"amount": "3.20", "currency": "GBP"}}]}),
-                ],
-            ),
+            ("POST", "/affiliate_seller/202410/orders/search") => {
+                let w = body_window(body, "create_time");
+                let data = self.data.clone();
+                let recs = filter(&data.affiliate_orders, |r| w.contains(r.time));
+                self.page("orders", &recs, q)
+            }
             _ => self.violation(36009004, format!("{method} {path}: no such affiliate API")),
         }
     }
@@ -730,6 +846,47 @@ impl State {
             json!(next),
             texts.join(",")
         ))
+    }
+
+    /// Rewrites an answer the way [`Config::hostile`] says (list pages under its prefix only).
+    fn hostile(&mut self, path: &str, query: &[(String, String)], answer: Answer) -> Answer {
+        let Some(mode) = self.config.hostile.clone() else { return answer };
+        let prefix = match &mode {
+            Hostile::TokenCycle(p) | Hostile::TokenRepeat(p) | Hostile::MissingKey(p) => p,
+            Hostile::ShortList(p, _) | Hostile::Status(p, _) => p,
+        };
+        if !path.starts_with(prefix.as_str()) {
+            return answer;
+        }
+        if let Hostile::Status(_, status) = mode {
+            return (status, Vec::new(), "<html><body>Access denied</body></html>".into());
+        }
+        let (status, headers, body) = answer;
+        let Ok(mut doc) = serde_json::from_str::<Value>(&body) else { return (status, headers, body) };
+        let Some(data) = doc.get_mut("data").and_then(Value::as_object_mut) else { return (status, headers, body) };
+        let sent = query.iter().find(|(k, _)| k == "page_token").map(|(_, v)| v.clone());
+        match mode {
+            Hostile::TokenCycle(_) | Hostile::TokenRepeat(_) => {
+                let (a, b) = ("1/cycle+a==".to_owned(), "2/cycle+b==".to_owned());
+                self.issued_tokens.extend([a.clone(), b.clone()]);
+                let next = match (&mode, sent) {
+                    (Hostile::TokenRepeat(_), Some(t)) => t,
+                    (Hostile::TokenCycle(_), Some(t)) if t == a => b,
+                    _ => a,
+                };
+                data.insert("next_page_token".into(), next.into());
+            }
+            Hostile::MissingKey(_) => {
+                let keys = ["orders", "products", "statements", "payments", "withdrawals", "transactions"];
+                data.retain(|k, _| !keys.contains(&k.as_str()));
+            }
+            Hostile::ShortList(_, extra) => {
+                let total = data.get("total_count").and_then(Value::as_u64).unwrap_or(0);
+                data.insert("total_count".into(), (total + extra as u64).into());
+            }
+            Hostile::Status(..) => {}
+        }
+        (status, headers, doc.to_string())
     }
 
     /// The auth host: the code exchange of `auth login` and the token refresh.
@@ -969,6 +1126,16 @@ impl Fake {
             "statements" => pick(&d.statements),
             "payments" => pick(&d.payments),
             "withdrawals" => pick(&d.withdrawals),
+            "returns" => pick(&d.returns),
+            "cancellations" => pick(&d.cancellations),
+            "affiliate_orders" => pick(&d.affiliate_orders),
+            "product_details" => d
+                .product_details
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| w.contains(r.time) && state.config.vanished_product != Some(*i))
+                .map(|(_, r)| r.text.to_string())
+                .collect(),
             "statement_transactions" => d
                 .statements
                 .iter()
@@ -979,4 +1146,61 @@ impl Fake {
             other => panic!("no dataset {other}"),
         }
     }
+}
+
+/// A raw loopback server whose list answers never end: the shop list and webhooks are answered
+/// normally (so an export gets as far as its first page), every other path with a chunked body that streams
+/// forever. Returns its base URL; its threads live as long as the test process.
+pub fn endless_body_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let mut out = stream;
+                let small = if first.contains(" /authorization/") {
+                    Some(format!(
+                        r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","cipher":"{CIPHER}"}}]}}"#
+                    ))
+                } else if first.contains(" /event/") {
+                    Some(r#"{"webhooks":[]}"#.to_owned())
+                } else {
+                    None
+                };
+                if let Some(data) = small {
+                    let text = envelope(0, "Success", Some(data));
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        text.len()
+                    );
+                    let _ = out.write_all(head.as_bytes()).and_then(|()| out.write_all(text.as_bytes()));
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if out.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                let _ = out.write_all(b"6\r\n{\"a\":[\r\n");
+                while out.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    base
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod chaos;
 mod common;
 mod doctor;
 mod fake_tiktok;

@@ -144,16 +144,25 @@ fn a_write_failure_names_the_path_and_leaves_no_complete_manifest() {
     assert_eq!(code, 0, "{err}");
     std::fs::remove_file(dir.join("manifest.json")).unwrap();
     std::fs::create_dir_all(dir.join(".shopunlink")).unwrap();
-    std::fs::write(
-        dir.join(".shopunlink/checkpoint.json"),
-        serde_json::json!({
-            "fingerprint": {"platform": "sandbox", "shop_id": shop_id(&home), "datasets": ["orders"],
-                            "since": null, "until": null, "format": "ndjson"},
-            "started_at": "2026-11-01T00:00:00Z",
-            "datasets": {"orders": {"records": 0, "bytes": 0, "cursor": null, "done": false}}
-        })
-        .to_string(),
-    )
+    // A checkpoint as the tool writes it (sealed, stamped with the world it was taken from).
+    use shopunlink::export::checkpoint::{Checkpoint, DatasetProgress, Fingerprint};
+    use shopunlink::platform::sandbox::world::World;
+    let world = World::load(&World::path(&home.join("state"))).unwrap();
+    Checkpoint {
+        fingerprint: Fingerprint {
+            platform: "sandbox".into(),
+            shop_id: shop_id(&home),
+            datasets: vec!["orders".into()],
+            since: None,
+            until: None,
+            format: "ndjson".into(),
+        },
+        started_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+        datasets: [("orders".to_owned(), DatasetProgress::default())].into(),
+        source: world.data_changed_at.map(|t| t.to_rfc3339()),
+        seal: None,
+    }
+    .save(&dir)
     .unwrap();
     std::fs::remove_file(dir.join("orders.ndjson")).unwrap();
     std::fs::create_dir(dir.join("orders.ndjson")).unwrap(); // a path that cannot be opened as a file

@@ -17,7 +17,18 @@ use crate::common::mode;
 use crate::common::{Home, run_cmd, run_with_stdin};
 use crate::fake_tiktok::{self, Config, Fake};
 
-const DATASETS: [&str; 6] = ["orders", "products", "statements", "statement_transactions", "payments", "withdrawals"];
+const DATASETS: [&str; 10] = [
+    "orders",
+    "products",
+    "statements",
+    "statement_transactions",
+    "payments",
+    "withdrawals",
+    "returns",
+    "cancellations",
+    "product_details",
+    "affiliate_orders",
+];
 /// Every secret the fake hands out; none may ever reach stderr or stdout.
 const SECRETS: [&str; 5] = [
     fake_tiktok::APP_SECRET,
@@ -274,13 +285,7 @@ async fn tiktok_refreshed_tokens_go_back_to_the_store_they_came_from() {
 #[test]
 fn tiktok_documented_codes_fail_with_their_hints() {
     let cases: [(&str, i64, &[&str], &str, &str); 3] = [
-        (
-            "/finance/",
-            105005,
-            &["export", "--out", "x", "--datasets", "payments"],
-            "\"Finance Information\" scope package",
-            "GET /finance/202309/payments",
-        ),
+        ("/finance/", 105005, &["status"], "\"Finance Information\" scope package", "GET /finance/"),
         ("/authorization/", 36009033, &["status"], "IP allow-list", "GET /authorization/202309/shops"),
         ("/authorization/", 105001, &["status"], "shopunlink auth login", "GET /authorization/202309/shops"),
     ];
@@ -830,13 +835,32 @@ fn tiktok_affiliate_creators_are_api_links_with_their_commission_and_one_is_remo
 
 #[test]
 fn tiktok_without_the_affiliate_scope_says_so_and_the_rest_works() {
-    let fake = Fake::start(Config::default());
+    let fake = Fake::start(Config { affiliates: false, ..Config::default() });
     let home = Home::new();
     let (code, out, err) = run(&home, &fake, &["status", "--json"]);
     assert_eq!(code, 0, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(doc["shops"][0]["notes"][0].as_str().map(|n| n.contains("Affiliate Seller scope")), Some(true), "{doc}");
     assert!(doc["shops"][0]["links"].as_array().unwrap().iter().all(|l| l["kind"] != "affiliate_creator"));
+
+    // The export skips what the app may not read, naming the scope; verify counts it as missing.
+    let (code, out, err) = run(&home, &fake, &["export", "--out", "exp", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(&out).expect("manifest");
+    let skipped = manifest["datasets"].as_array().unwrap().iter().find(|d| d["name"] == "affiliate_orders").unwrap();
+    assert!(skipped["skipped"]["scope"].as_str().unwrap().contains("Affiliate Seller"), "{skipped}");
+    assert!(!home.join("exp/affiliate_orders.ndjson").exists());
+    assert_eq!(lines(&home, "exp", "orders").len(), fake.records("orders", None, None).len(), "the rest is whole");
+    let (code, _, err) = run(&home, &fake, &["verify", "exp"]);
+    assert_eq!(code, 8, "a skipped dataset is missing: {err}");
+    assert!(err.contains("affiliate_orders") && err.contains("--allow-unexported"), "{err}");
+    let (code, _, err) = run(&home, &fake, &["verify", "exp", "--allow-unexported"]);
+    assert_eq!(code, 0, "{err}");
+    // The preflight still counts it as missing.
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let (code, _, err) = run(&home, &fake, &["disconnect", &handle, "--dry-run"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("lacks affiliate_orders"), "{err}");
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
@@ -891,6 +915,19 @@ fn tiktok_returns_and_cancellations_in_progress_block_the_official_account_only(
     assert!(blocker["message"].as_str().unwrap().contains("4 returns or cancellations"), "{blocker}");
     let app = links.iter().find(|l| l["kind"] == "app_authorization").unwrap();
     assert!(!app["blockers"].to_string().contains("open_orders"), "an app's revocation moves no buyers: {app}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn tiktok_a_listing_that_vanished_before_its_detail_call_is_left_out_not_fatal() {
+    let fake = Fake::start(Config { vanished_product: Some(3), ..Config::default() });
+    let home = Home::new();
+    let (code, _, err) = run(&home, &fake, &["export", "--out", "exp", "--datasets", "product_details"]);
+    assert_eq!(code, 0, "{err}");
+    let want = fake.records("product_details", None, None);
+    assert_eq!(want.len(), fake.records("products", None, None).len() - 1);
+    assert_eq!(lines(&home, "exp", "product_details"), want, "every other listing, in full, as sent");
+    assert!(err.contains("vanished"), "it is said: {err}");
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 

@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{Receiver, Sender, channel};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
+use super::reconcile::Chain;
 use super::{Fetched, Run};
 use crate::error::{Error, Result};
 use crate::platform::{Dataset, Page, PageRequest, TimeRange};
@@ -98,7 +99,9 @@ async fn hand_over(
     // The budget share is given back once the page is the writer's.
     while let Some((item, _share)) = rx.recv().await {
         let page = item.map_err(|e| {
-            run.stop.store(true, Ordering::SeqCst);
+            if !e.is_missing_scope() {
+                run.stop.store(true, Ordering::SeqCst);
+            }
             e.context(format!("the {dataset} export failed"))
         })?;
         let ended = page.is_last();
@@ -121,12 +124,21 @@ async fn hand_over(
 /// One window's pages, from `cursor` to its end (or a stop request, or the first error).
 async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Ahead>) {
     let budget = Arc::new(Semaphore::new(AHEAD_KIB));
+    // A window read from its start knows its count; a resumed one does not (its earlier records
+    // are on disk among other windows'), so only its cursors are checked.
+    let mut chain = Chain::new(dataset, cursor.is_none().then_some(0));
     loop {
         if run.should_stop() {
             return;
         }
         let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
-        let page = run.platform.page(&run.plan.shop, request).await;
+        let page = run.platform.page(&run.plan.shop, request).await.and_then(|p| {
+            chain.page(&p)?;
+            if p.is_last() {
+                chain.end()?;
+            }
+            Ok(p)
+        });
         let next = page.as_ref().ok().filter(|p| !p.is_last()).and_then(|p| p.next.clone());
         let end = next.is_none();
         let share = match &page {

@@ -5,6 +5,7 @@
 //! challenges and disconnects are persisted in [`world::World`]. Disconnecting needs the code the
 //! sandbox "sends" to the seller, which `shopunlink sandbox code` reveals.
 
+mod aftersales;
 pub mod cli;
 pub mod economy;
 mod records;
@@ -88,9 +89,10 @@ impl Sandbox {
     /// running `sandbox code`, a retried disconnect) may have changed it since we opened it.
     fn update<T>(&self, change: impl FnOnce(&mut World) -> Result<T>) -> Result<T> {
         let mut guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = World::lock(&self.path)?;
         let mut world = World::load(&self.path)?;
         let out = change(&mut world)?;
-        world.save(&self.path)?;
+        world.save_locked(&self.path)?;
         *guard = world;
         Ok(out)
     }
@@ -213,7 +215,7 @@ impl Platform for Sandbox {
             processing_withdrawals: u64::from(e.withdrawals() > 0 && e.withdrawal(e.withdrawals() - 1).2),
             open_orders: e.p.open_orders.min(e.p.orders),
             active_listings: e.active_listings(),
-            open_returns: 0,
+            open_returns: aftersales::open_returns(&e),
             pending_commissions,
         })
     }
@@ -262,6 +264,36 @@ impl Platform for Sandbox {
             Known::Payments => {
                 let keys = small_window(range, e.statements(), |w| e.statement_time(w) + DAY);
                 small_page(keys, req.cursor, |w| records::payment(&e, w))
+            }
+            Known::Returns => {
+                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
+                index_page(
+                    lo,
+                    hi,
+                    req.cursor,
+                    None,
+                    |i| aftersales::is_returned(&e, i),
+                    |i| aftersales::return_record(&e, i),
+                )
+            }
+            Known::Cancellations => {
+                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
+                index_page(
+                    lo,
+                    hi,
+                    req.cursor,
+                    None,
+                    |i| aftersales::is_cancelled(&e, i),
+                    |i| aftersales::cancellation(&e, i),
+                )
+            }
+            Known::AffiliateOrders => {
+                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
+                index_page(lo, hi, req.cursor, None, aftersales::is_affiliate, |i| aftersales::affiliate_order(&e, i))
+            }
+            Known::ProductDetails => {
+                let (lo, hi) = window(range, e.p.products, |t| e.first_product_at(t));
+                index_page(lo, hi, req.cursor, Some(hi - lo), |_| true, |p| aftersales::product_detail(&e, p))
             }
             Known::Withdrawals => {
                 let keys = small_window(range, e.withdrawals(), |k| e.withdrawal(k).1);

@@ -14,6 +14,7 @@ use super::economy::{Params, cents};
 use super::rng::mix;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::lock::{self, Lock};
 use crate::platform::{DisconnectMode, Link, LinkKind, LinkSource, LinkState};
 
 /// How long a sandbox code stays valid.
@@ -95,7 +96,7 @@ impl World {
 
     /// Loads the world, or the default one if none was saved yet.
     pub fn load(path: &Path) -> Result<World> {
-        let Some(text) = fsutil::read_optional(path)? else {
+        let Some(text) = fsutil::read_state(path)? else {
             return Ok(World::new(Params::default(), None));
         };
         let world: World = serde_json::from_str(&text).map_err(|e| {
@@ -111,8 +112,20 @@ impl World {
         Ok(world)
     }
 
-    /// Saves atomically, creating the private state directory.
+    /// Saves atomically under the world's lock, creating the private state directory: a
+    /// `sandbox reset` waits for a running disconnect's update instead of racing it.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let _lock = World::lock(path)?;
+        self.save_locked(path)
+    }
+
+    /// Takes the world's lock (a file beside it), waiting for another process if needed.
+    pub fn lock(path: &Path) -> Result<Lock> {
+        Lock::take(&lock::beside(path), "the sandbox world")
+    }
+
+    /// [`World::save`] for a caller that already holds [`World::lock`].
+    pub fn save_locked(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
             fsutil::create_private_dir(dir)?;
         }

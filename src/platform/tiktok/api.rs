@@ -18,6 +18,8 @@ pub const WEBHOOKS: &str = "/event/202309/webhooks";
 pub const ORDERS: &str = "/order/202309/orders/search";
 /// Product search (the 202502 version).
 pub const PRODUCTS: &str = "/product/202502/products/search";
+/// One product in full (the path carries the id).
+pub const PRODUCT_DETAIL: &str = "/product/202309/products/{product_id}";
 /// Settlement statements.
 pub const STATEMENTS: &str = "/finance/202309/statements";
 /// The transactions of one statement (the API name; the path carries the statement id).
@@ -84,11 +86,19 @@ fn fields<'a>(endpoint: &str, data: &'a RawValue) -> Result<HashMap<String, &'a 
 }
 
 /// Parses a list page whose records sit under `key`.
+///
+/// A page without `key` at all (a renamed field, a proxy's page that happens to be JSON) is an
+/// error naming the endpoint, never an empty list: taking it for the end would make a silently
+/// empty export that verifies. An explicit `null` or `[]` is an empty page.
 pub fn list_page(endpoint: &str, data: &RawValue, key: &str) -> Result<ListPage> {
     let fields = fields(endpoint, data)?;
     let records: Vec<&RawValue> = match fields.get(key) {
         Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map_err(|e| unreadable(endpoint, e))?,
-        _ => Vec::new(),
+        Some(_) => Vec::new(),
+        None => {
+            return Err(unreadable(endpoint, format!("its data has no \"{key}\" list"))
+                .with_hint("the API changed, or something in between answered for it; nothing was taken as the end"));
+        }
     };
     let next = match fields.get("next_page_token") {
         Some(raw) => serde_json::from_str::<Option<String>>(raw.get()).map_err(|e| unreadable(endpoint, e))?,
@@ -169,8 +179,33 @@ mod tests {
         let data = RawValue::from_string(r#"{"orders":[],"next_page_token":""}"#.into()).unwrap();
         let page = list_page("POST /x", &data, "orders").unwrap();
         assert!(page.next.is_none() && page.records.is_empty() && page.total.is_none());
-        let null = RawValue::from_string("null".into()).unwrap();
-        assert!(list_page("POST /x", &null, "orders").unwrap().records.is_empty());
+        let explicit_null = RawValue::from_string(r#"{"orders":null}"#.into()).unwrap();
+        assert!(list_page("POST /x", &explicit_null, "orders").unwrap().records.is_empty());
+    }
+
+    #[test]
+    fn a_page_without_its_records_key_is_an_error_naming_the_endpoint() {
+        for data in [r#"{"total_count":5,"next_page_token":""}"#, "null", "{}"] {
+            let data = RawValue::from_string(data.into()).unwrap();
+            let e = list_page("POST /order/202309/orders/search", &data, "orders").unwrap_err();
+            assert_eq!(e.kind(), crate::error::ErrorKind::Platform);
+            assert!(e.to_string().contains("POST /order/202309/orders/search") && e.to_string().contains("orders"));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_data_never_panics(text in ".{0,256}") {
+            if let Ok(raw) = RawValue::from_string(text) {
+                let _ = list_page("GET /x", &raw, "orders");
+                let _ = field::<Vec<Webhook>>("GET /x", &raw, "webhooks");
+            }
+        }
+
+        #[test]
+        fn arbitrary_envelopes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = serde_json::from_slice::<super::super::client::Envelope>(&bytes);
+        }
     }
 
     #[test]

@@ -26,6 +26,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A whole request (including reading the body) must not take longer than this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most one answer may hold. The largest real page (100 orders with every field) is a few
+/// MB; a body past this is a misbehaving server or proxy, and reading on would only grow memory.
+/// Several datasets read at once, so this bounds the client's memory at a few times it.
+pub const MAX_BODY: usize = 16 << 20;
+
+/// No new attempt of one call starts this long after its first: a server that keeps failing
+/// slowly ends the run with exit 6 in minutes, not after every retry's full timeout.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(90);
+
 /// Token expired: refresh once and retry.
 const TOKEN_EXPIRED: i64 = 105002;
 
@@ -140,6 +149,7 @@ impl Client {
     pub async fn call(&self, call: &Call) -> Result<Reply> {
         let mut refreshed = false;
         let mut attempt = 0;
+        let started = Instant::now();
         loop {
             attempt += 1;
             let token = self.session.current().await?;
@@ -147,14 +157,19 @@ impl Client {
             self.limiter.acquire(&key).await;
             match self.attempt(call, &token, attempt).await {
                 Ok(reply) => return Ok(reply),
-                Err(Failure::Retry(e, retry_after)) if attempt < self.backoff.attempts => {
+                Err(Failure::Retry(e, retry_after))
+                    if attempt < self.backoff.attempts
+                        && started.elapsed() + self.backoff.delay(attempt, retry_after) < RETRY_BUDGET =>
+                {
                     let delay = self.backoff.delay(attempt, retry_after);
                     tracing::debug!(endpoint = %call.endpoint(), attempt, delay_ms = delay.as_millis() as u64, "retrying: {e}");
                     tokio::time::sleep(delay).await;
                 }
                 Err(Failure::Retry(e, _)) => {
                     return Err(e.with_hint(format!(
-                        "gave up after {attempt} attempts; wait a little and rerun (an export resumes where it stopped)"
+                        "gave up after {attempt} attempts in {}s; wait a little and rerun (an export resumes where it \
+                         stopped)",
+                        started.elapsed().as_secs()
                     )));
                 }
                 Err(Failure::Expired(e)) if !refreshed => {
@@ -200,11 +215,16 @@ impl Client {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
+                let timed_out = e.is_timeout();
                 let e = e.without_url();
                 tracing::debug!(method = %call.method, path = %call.path, attempt, "no response: {e}");
-                let err = Error::platform(format!("TikTok {endpoint} failed: no response"))
-                    .with_cause(e)
-                    .with_detail("endpoint", endpoint);
+                let err = Error::platform(if timed_out {
+                    format!("TikTok {endpoint} timed out: no answer within {}s", REQUEST_TIMEOUT.as_secs())
+                } else {
+                    format!("TikTok {endpoint} failed: no response")
+                })
+                .with_cause(e)
+                .with_detail("endpoint", endpoint);
                 return Err(Failure::Retry(err, None));
             }
         };
@@ -215,15 +235,7 @@ impl Client {
         }
         let retry_after =
             response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(retry::parse_retry_after);
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                let err = Error::platform(format!("TikTok {endpoint} failed while reading the answer"))
-                    .with_cause(e.without_url())
-                    .with_detail("endpoint", endpoint);
-                return Err(Failure::Retry(err, None));
-            }
-        };
+        let body = read_body(response, &endpoint).await?;
         let envelope = serde_json::from_slice::<Envelope>(&body);
         let request_id = envelope.as_ref().map(|e| e.request_id.as_str()).unwrap_or("");
         tracing::debug!(
@@ -251,6 +263,9 @@ impl Client {
                 .with_detail("http_status", status)
                 .with_detail("request_id", request_id);
             return Err(Failure::Retry(err, retry_after));
+        }
+        if status == 401 || status == 403 {
+            return Err(Failure::Fatal(refused_http(call, status, envelope.as_ref().ok())));
         }
         let envelope = envelope.map_err(|e| {
             Failure::Fatal(
@@ -280,6 +295,54 @@ impl Client {
     }
 }
 
+/// Reads the body chunk by chunk, refusing it as soon as it passes [`MAX_BODY`] (an endless body
+/// never grows memory past the cap). A body that stops arriving is a retryable failure that
+/// says it timed out.
+async fn read_body(mut response: reqwest::Response, endpoint: &str) -> Result<Vec<u8>, Failure> {
+    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Failure::Fatal(too_large(endpoint)));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY => return Err(Failure::Fatal(too_large(endpoint))),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                let message = if e.is_timeout() {
+                    format!("TikTok {endpoint} timed out while sending its answer ({}s)", REQUEST_TIMEOUT.as_secs())
+                } else {
+                    format!("TikTok {endpoint} failed while reading the answer")
+                };
+                let err = Error::platform(message).with_cause(e.without_url()).with_detail("endpoint", endpoint);
+                return Err(Failure::Retry(err, None));
+            }
+        }
+    }
+}
+
+fn too_large(endpoint: &str) -> Error {
+    Error::platform(format!("TikTok {endpoint} answered more than {} MiB: refused", MAX_BODY >> 20))
+        .with_hint(
+            "no real page is that large: a proxy or server in between is misbehaving; check SHOPUNLINK_TIKTOK_API_BASE",
+        )
+        .with_detail("endpoint", endpoint.to_owned())
+}
+
+/// HTTP 401/403: whoever answered (the API, or a proxy in front of it) refused our credentials,
+/// which is an authentication failure (exit 4), not a platform fault.
+fn refused_http(call: &Call, status: u16, envelope: Option<&Envelope>) -> Error {
+    match envelope.filter(|e| e.code != 0) {
+        Some(env) => api_error(call, status, env).with_kind(crate::error::ErrorKind::Auth),
+        None => Error::auth(format!("TikTok {} answered HTTP {status} (not authorized)", call.endpoint()))
+            .with_hint(format!(
+                "the credentials were refused, by the API or by a proxy in between: check them, or {LOGIN_HINT}"
+            ))
+            .with_detail("endpoint", call.endpoint())
+            .with_detail("http_status", status),
+    }
+}
+
 /// Maps a non-zero envelope to an error of the right kind, with the documented hint.
 fn api_error(call: &Call, status: u16, env: &Envelope) -> Error {
     let endpoint = call.endpoint();
@@ -294,11 +357,14 @@ fn api_error(call: &Call, status: u16, env: &Envelope) -> Error {
             .with_hint(format!("the access token is invalid or the seller deauthorized the app: {LOGIN_HINT}"))
             .with_detail("reason", crate::error::TOKEN_REFUSED),
         TOKEN_EXPIRED => Error::auth(message).with_hint(format!("the access token has expired: {LOGIN_HINT}")),
-        105005 => Error::auth(message).with_hint(format!(
-            "the app is missing the \"{}\" scope package: add it to the app in Partner Center, then have the seller \
-             authorize again ({LOGIN_HINT})",
-            call.scope
-        )),
+        105005 => Error::auth(message)
+            .with_hint(format!(
+                "the app is missing the \"{}\" scope package: add it to the app in Partner Center, then have the seller \
+                 authorize again ({LOGIN_HINT})",
+                call.scope
+            ))
+            .with_detail("reason", crate::error::MISSING_SCOPE)
+            .with_detail("scope", call.scope),
         36009033 => Error::auth(message).with_hint(
             "this machine's IP address is not on the app's IP allow-list: add it in Partner Center \
              (App → Manage → IP allow-list), or run from an allowed host",

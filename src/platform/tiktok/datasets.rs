@@ -20,7 +20,7 @@ use super::api::{self, ListPage, PAGE_SIZE, scope};
 use super::client::{Call, Client};
 use super::tables::Known;
 use crate::error::{Error, Result};
-use crate::platform::{Dataset, Page, TimeRange};
+use crate::platform::{Dataset, Page, RawRecord, TimeRange};
 
 /// The most results one product search may return.
 pub const SEARCH_LIMIT: u64 = 10_000;
@@ -59,6 +59,76 @@ pub async fn page(
             simple(client, call, "payments", cursor).await
         }
         Known::Withdrawals => simple(client, withdrawals(cipher, range), "withdrawals", cursor).await,
+        Known::Returns => {
+            simple(client, aftersales(api::RETURNS, scope::RETURN_REFUND, cipher, range), "return_orders", cursor).await
+        }
+        Known::Cancellations => {
+            simple(client, aftersales(api::CANCELLATIONS, scope::RETURN_REFUND, cipher, range), "cancellations", cursor)
+                .await
+        }
+        Known::AffiliateOrders => {
+            let call = aftersales(super::affiliates::ORDERS, super::affiliates::SCOPE, cipher, range);
+            simple(client, call, "orders", cursor).await
+        }
+        Known::ProductDetails => product_details(client, cipher, range, cursor).await,
+    }
+}
+
+/// A search (returns, cancellations, affiliate orders) of `range` by creation time, oldest first.
+fn aftersales(path: &'static str, scope: &'static str, cipher: &str, range: &TimeRange) -> Call {
+    let body = search_body(&[
+        ("create_time_ge", secs(range.since).map(Value::from)),
+        ("create_time_lt", secs(range.until).map(Value::from)),
+    ]);
+    Call::with_body(Method::POST, path, scope, &body).shop(cipher).query("page_size", PAGE_SIZE)
+}
+
+/// Product detail calls in flight at once: enough to fill the API's rate limit at a real round
+/// trip (50/s at 100-200 ms), few enough to stay polite; the client's limiter paces them.
+const DETAIL_CONCURRENCY: usize = 8;
+
+/// One page of full product records: a page of the product search (same windows and cursor as
+/// `products`), then each listing's detail, several at once, in the search's order. A listing
+/// that vanished between the search and its detail call is logged and left out, not fatal.
+async fn product_details(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
+    use futures_util::StreamExt;
+    let mut cursor = cursor.map(str::to_owned);
+    loop {
+        let listing = products(client, cipher, range, cursor.as_deref()).await?;
+        let ids: Vec<String> = listing
+            .records
+            .iter()
+            .filter_map(|r| serde_json::from_str::<Value>(r.as_str()).ok()?.get("id")?.as_str().map(str::to_owned))
+            .collect();
+        let details: Vec<Result<Option<RawRecord>>> = futures_util::stream::iter(ids)
+            .map(|id| product_detail(client, cipher, id))
+            .buffered(DETAIL_CONCURRENCY)
+            .collect()
+            .await;
+        let records: Vec<RawRecord> = details.into_iter().filter_map(Result::transpose).collect::<Result<_>>()?;
+        // A page whose every listing vanished must not read as the end of the dataset.
+        if records.is_empty() && listing.next.is_some() {
+            cursor = listing.next;
+            continue;
+        }
+        // No total: a listing that vanished before its detail call makes the count differ from
+        // the search's, and the export must not call that a short list.
+        return Ok(Page { records, next: listing.next, total: None });
+    }
+}
+
+/// The full record of one listing; `None` when the platform no longer has it.
+async fn product_detail(client: &Client, cipher: &str, id: String) -> Result<Option<RawRecord>> {
+    let path =
+        format!("/product/202309/products/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+    let call = Call::get(api::PRODUCT_DETAIL, path, scope::PRODUCT).shop(cipher);
+    match client.call(&call).await {
+        Ok(reply) => Ok(Some(RawRecord::from_raw(&reply.data))),
+        Err(e) if e.kind() == crate::error::ErrorKind::Platform && e.detail("code").is_some() => {
+            tracing::warn!("product {id} vanished between the search and its detail call: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -113,7 +183,22 @@ async fn list(client: &Client, call: &Call, key: &str) -> Result<ListPage> {
 /// Datasets whose cursor is the API's page token.
 async fn simple(client: &Client, call: Call, key: &str, cursor: Option<&str>) -> Result<Page> {
     let page = list(client, &with_token(&call, cursor), key).await?;
+    if let (Some(sent), Some(next)) = (cursor, page.next.as_deref())
+        && sent == next
+    {
+        return Err(looped(&call, next));
+    }
     Ok(Page { next: page.next.filter(|_| !page.records.is_empty()), total: page.total, records: page.records })
+}
+
+/// A listing that answered the page token it was sent as the next one would never end.
+fn looped(call: &Call, token: &str) -> Error {
+    Error::platform(format!(
+        "TikTok {} answered the page token it was sent ({token:?}) as the next one: the listing would never end",
+        call.endpoint()
+    ))
+    .with_hint("stopped instead of asking forever; rerun later, and report it if it persists")
+    .with_detail("endpoint", call.endpoint())
 }
 
 /// How far back the window boundaries lie from the export's start: most shops' orders are recent,

@@ -81,7 +81,10 @@ async fn reach(name: &str, var: &str, raw: &str) -> (Check, Option<Probe>) {
 
 /// One anonymous GET of `url` (no redirects followed, no credentials).
 pub async fn probe(url: &url::Url) -> Result<Probe, String> {
-    let client = reqwest::Client::builder()
+    // The same roots as the TikTok client (OS store, bundled, SSL_CERT_FILE), so doctor's verdict
+    // on reachability is the one the real requests will meet.
+    let client = base_url::tls_builder(base_url::ssl_cert_file().as_deref())
+        .map_err(|e| e.to_string())?
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("shopunlink/", env!("CARGO_PKG_VERSION"), " (doctor)"))

@@ -114,7 +114,8 @@ impl Tiktok {
         let api = base_url::checked(&ctx.settings.origin(&settings::API_BASE), &tiktok.api_base)?;
         base_url::checked(&ctx.settings.origin(&settings::AUTH_BASE), &tiktok.auth_base)?;
         let credentials = ctx.credentials.load(&ctx.profile)?;
-        let session = Arc::new(Session::new(&ctx.profile, tiktok.clone(), ctx.credentials.clone(), credentials));
+        let session = Session::new(&ctx.profile, tiktok.clone(), ctx.credentials.clone(), credentials);
+        let session = Arc::new(session.with_state_dir(&ctx.state_dir));
         let backoff = Backoff::from_base_ms(tiktok.retry_base_ms);
         Ok(Tiktok { client: Client::new(api, session, tiktok.rate_limit, backoff)? })
     }

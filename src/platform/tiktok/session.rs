@@ -7,10 +7,16 @@
 //! retry with the new token, so the refresh token is spent exactly once (TikTok rotates it: a
 //! second refresh with the old one would fail and log the user out).
 //!
+//! Across processes (two CI jobs, a cron export and a `status`) the same guarantee comes from a
+//! file lock under state: the refresher takes it, then re-reads the stored tokens, and uses the
+//! ones another process stored while it waited instead of spending a refresh token that process
+//! has already spent.
+//!
 //! Refreshed tokens are written back to the store they came from (the environment store ignores
 //! the write, as SPEC §7 says). After a disconnect the stored tokens are forgotten but the
 //! in-memory copy stays, so `--wait` can keep asking the platform until it answers 105001.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,8 +24,10 @@ use tokio::sync::Mutex;
 
 use super::settings::TiktokSettings;
 use super::token;
+use crate::credentials::Source;
 use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error::{Error, Result};
+use crate::lock::Lock;
 
 /// What one request needs from the tokens; `generation` names the tokens it used.
 #[derive(Debug, Clone)]
@@ -50,6 +58,8 @@ pub struct Session {
     forgotten: AtomicBool,
     /// This run disconnected a shop: from now on a 105001 means the owner finished the job.
     disconnected: AtomicBool,
+    /// The lock file that serialises refreshes of this profile across processes.
+    refresh_lock: Option<PathBuf>,
 }
 
 /// The hint for every "log in again" situation.
@@ -70,7 +80,16 @@ impl Session {
             state: Mutex::new(State { credentials, generation: 0 }),
             forgotten: AtomicBool::new(false),
             disconnected: AtomicBool::new(false),
+            refresh_lock: None,
         }
+    }
+
+    /// Serialises token refreshes with other processes through a lock file under `state_dir`.
+    pub fn with_state_dir(mut self, state_dir: &Path) -> Session {
+        let name: String =
+            self.profile.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        self.refresh_lock = Some(state_dir.join("locks").join(format!("tiktok-refresh-{name}.lock")));
+        self
     }
 
     /// The error for a profile without credentials.
@@ -115,6 +134,16 @@ impl Session {
             tracing::debug!(generation = state.generation, "access token already refreshed by another request");
             return Ok(());
         }
+        let _lock = match &self.refresh_lock {
+            Some(path) => Some(Lock::take_async(path, "another shopunlink process to refresh the TikTok token").await?),
+            None => None,
+        };
+        if let Some(stored) = self.refreshed_elsewhere(state.credentials.as_ref()) {
+            tracing::info!("another shopunlink process refreshed the TikTok token; using the tokens it stored");
+            state.credentials = Some(stored);
+            state.generation += 1;
+            return Ok(());
+        }
         let current = state.credentials.as_ref().ok_or_else(|| self.missing())?;
         let Some(refresh_token) = current.refresh_token.clone() else {
             return Err(
@@ -143,6 +172,18 @@ impl Session {
         state.credentials = Some(fresh);
         state.generation += 1;
         Ok(())
+    }
+
+    /// The stored tokens, if another process replaced ours since we loaded them (read inside the
+    /// refresh lock). The environment never changes under us, so it is not re-read.
+    fn refreshed_elsewhere(&self, current: Option<&Credentials>) -> Option<Credentials> {
+        if self.refresh_lock.is_none() || self.forgotten.load(Ordering::SeqCst) || self.store.source() == Source::Env {
+            return None;
+        }
+        let stored = self.store.load(&self.profile).ok().flatten()?;
+        let current = current?;
+        let rotated = stored.access_token != current.access_token && stored.refresh_token != current.refresh_token;
+        rotated.then_some(stored)
     }
 
     /// Deletes the stored tokens (the in-memory copy stays for `--wait`) and says what happened.

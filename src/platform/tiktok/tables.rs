@@ -19,17 +19,29 @@ pub enum Known {
     Payments,
     /// Withdrawals, settlements, transfers and reversals.
     Withdrawals,
+    /// Return and refund requests.
+    Returns,
+    /// Cancellation requests.
+    Cancellations,
+    /// Every listing in full (attributes, descriptions, images), one detail call each.
+    ProductDetails,
+    /// Orders sold through affiliate creators, with each SKU's commission.
+    AffiliateOrders,
 }
 
 impl Known {
     /// Every dataset, in export order.
-    pub const ALL: [Known; 6] = [
+    pub const ALL: [Known; 10] = [
         Known::Orders,
         Known::Products,
         Known::Statements,
         Known::StatementTransactions,
         Known::Payments,
         Known::Withdrawals,
+        Known::Returns,
+        Known::Cancellations,
+        Known::ProductDetails,
+        Known::AffiliateOrders,
     ];
 
     /// The name on the command line, in file names and in the manifest.
@@ -41,6 +53,10 @@ impl Known {
             Known::StatementTransactions => "statement_transactions",
             Known::Payments => "payments",
             Known::Withdrawals => "withdrawals",
+            Known::Returns => "returns",
+            Known::Cancellations => "cancellations",
+            Known::ProductDetails => "product_details",
+            Known::AffiliateOrders => "affiliate_orders",
         }
     }
 
@@ -65,6 +81,10 @@ impl Known {
             Known::StatementTransactions => "the transactions inside each statement",
             Known::Payments => "payouts to the seller's bank",
             Known::Withdrawals => "withdrawals, settlements, transfers and reversals",
+            Known::Returns => "return and refund requests with their line items",
+            Known::Cancellations => "cancellation requests",
+            Known::ProductDetails => "every listing in full: attributes, description, images",
+            Known::AffiliateOrders => "orders sold through affiliate creators, with each SKU's commission",
         }
     }
 
@@ -80,6 +100,20 @@ impl Known {
             Known::StatementTransactions => vec![CsvTable::main(TRANSACTION_COLUMNS)],
             Known::Payments => vec![CsvTable::main(PAYMENT_COLUMNS)],
             Known::Withdrawals => vec![CsvTable::main(WITHDRAWAL_COLUMNS)],
+            Known::Returns => vec![
+                CsvTable::main(RETURN_COLUMNS),
+                CsvTable::child("return_line_items", "return_id", RETURN_LINE_COLUMNS),
+            ],
+            Known::Cancellations => vec![CsvTable::main(CANCELLATION_COLUMNS)],
+            Known::ProductDetails => {
+                vec![CsvTable::main(PRODUCT_DETAIL_COLUMNS), CsvTable::child("skus", "product_id", SKU_COLUMNS)]
+            }
+            Known::AffiliateOrders => {
+                vec![
+                    CsvTable::main(AFFILIATE_ORDER_COLUMNS),
+                    CsvTable::child("skus", "order_id", AFFILIATE_SKU_COLUMNS),
+                ]
+            }
         }
     }
 
@@ -178,3 +212,57 @@ const PAYMENT_COLUMNS: &[&str] = &[
     "bank_account",
 ];
 const WITHDRAWAL_COLUMNS: &[&str] = &["id", "type", "amount", "currency", "status", "create_time"];
+const RETURN_COLUMNS: &[&str] = &[
+    "return_id",
+    "order_id",
+    "return_type",
+    "return_status",
+    "return_reason_text",
+    "arbitration_status",
+    "role",
+    "create_time",
+    "update_time",
+    "refund_amount.currency",
+    "refund_amount.refund_total",
+    "return_tracking_number",
+];
+const RETURN_LINE_COLUMNS: &[&str] =
+    &["^id", "return_line_item_id", "order_line_item_id", "product_name", "sku_id", "refund_amount.refund_total"];
+const CANCELLATION_COLUMNS: &[&str] = &[
+    "cancel_id",
+    "order_id",
+    "cancel_type",
+    "cancel_status",
+    "cancel_reason_text",
+    "role",
+    "create_time",
+    "update_time",
+    "refund_amount.currency",
+    "refund_amount.refund_total",
+];
+const PRODUCT_DETAIL_COLUMNS: &[&str] = &[
+    "id",
+    "title",
+    "status",
+    "create_time",
+    "update_time",
+    "category_chains",
+    "brand.name",
+    "main_images",
+    "product_attributes",
+    "package_weight.value",
+    "package_weight.unit",
+    "description",
+];
+const AFFILIATE_ORDER_COLUMNS: &[&str] = &["id", "status", "create_time"];
+const AFFILIATE_SKU_COLUMNS: &[&str] = &[
+    "^id",
+    "product_id",
+    "creator_username",
+    "open_collaboration_id",
+    "target_collaboration_id",
+    "commission_rate",
+    "estimated_paid_commission.amount",
+    "estimated_paid_commission.currency",
+    "actual_paid_commission.amount",
+];
