@@ -230,3 +230,10 @@ fn a_plugin_of_another_protocol_version_is_refused() {
     let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"protocol_version":2,"name":"future","display_name":"F","datasets":[{"name":"orders"}]}}"#;
     fails_clearly("future", &format!("read line\necho '{answer}'\nread line"), "it speaks protocol 2");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_answers_another_request_is_a_clear_platform_error() {
+    let answer = r#"{"jsonrpc":"2.0","id":99,"result":{}}"#;
+    fails_clearly("liar", &format!("read line\necho '{answer}'\nread line"), "response to request 1");
+}
