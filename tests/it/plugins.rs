@@ -237,3 +237,14 @@ fn a_plugin_that_answers_another_request_is_a_clear_platform_error() {
     let answer = r#"{"jsonrpc":"2.0","id":99,"result":{}}"#;
     fails_clearly("liar", &format!("read line\necho '{answer}'\nread line"), "response to request 1");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_plugin_that_speaks_none_of_our_versions_says_so() {
+    let answer = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"I speak protocol 7","data":{"kind":"platform","supported":[7]}}}"#;
+    fails_clearly(
+        "ancient",
+        &format!("read line\necho '{answer}'\nread line"),
+        "shopunlink speaks plugin protocol [1]",
+    );
+}

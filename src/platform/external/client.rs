@@ -113,9 +113,12 @@ impl External {
     }
 }
 
-/// A plugin that rejects the handshake is most often one that speaks another protocol version.
+/// The JSON-RPC code a plugin answers `initialize` with when it speaks none of the host's versions.
+const NO_COMMON_VERSION: i64 = -32001;
+
+/// Adds what to do when the plugin said it speaks none of our protocol versions.
 fn version_hint(e: Error, program: &str) -> Error {
-    if e.kind() == crate::error::ErrorKind::Platform && e.message().contains("protocol") {
+    if e.detail("rpc_code") == Some(&NO_COMMON_VERSION.into()) {
         return e.with_hint(format!(
             "shopunlink speaks plugin protocol {PROTOCOL_VERSIONS:?}; update {program} or shopunlink"
         ));
