@@ -72,6 +72,8 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Disconnect(commands::disconnect::DisconnectArgs),
     Links(commands::links::LinksArgs),
+    #[command(name = "platform")]
+    Platforms(commands::platforms::PlatformArgs),
     #[command(flatten)]
     Platform(crate::platform::PlatformCommand),
     Completions(commands::completions::CompletionsArgs),

@@ -5,7 +5,9 @@
 //! this module prints, prompts or reads the environment: platforms get everything they need in a
 //! [`PlatformContext`] and report through `tracing` and [`crate::error::Error`].
 
+pub mod conformance;
 pub mod declared;
+pub mod external;
 pub mod model;
 pub mod money;
 pub mod sandbox;
@@ -239,6 +241,18 @@ pub trait Platform: Send + Sync {
     /// For `support` links: the platform-specific part of a ready-to-send support request (who to
     /// contact, what they ask for). For `guided` links: the steps the owner must take.
     fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String>;
+
+    /// True for a simulation with no real seller behind it (the sandbox, the example plugin):
+    /// `platform check` may then cut its links, in a temporary state directory.
+    fn is_simulated(&self) -> bool {
+        false
+    }
+
+    /// The code a simulated platform "sent" for `challenge`, so `platform check` can pass the
+    /// second factor unattended. Real platforms keep the default: nobody but the seller sees it.
+    async fn simulated_code(&self, _challenge: &Challenge) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// The platform used when none is configured.
@@ -264,7 +278,10 @@ pub fn provider(name: &str) -> Result<&'static dyn Provider> {
 /// Builds a client for the platform called `name`, with the seller's declared links merged into
 /// its shops.
 pub fn open(name: &str, ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
-    let inner = provider(name)?.open(ctx)?;
+    let inner = match provider(name) {
+        Ok(provider) => provider.open(ctx)?,
+        Err(unknown) => external::open(name, ctx, unknown)?,
+    };
     Ok(Box::new(declared::WithDeclared::new(inner, ctx)))
 }
 

@@ -8,6 +8,7 @@ mod common;
 mod doctor;
 mod fake_tiktok;
 mod links;
+mod plugins;
 mod resume;
 mod sandbox_flow;
 mod scripting;

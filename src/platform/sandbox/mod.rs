@@ -196,8 +196,9 @@ impl Platform for Sandbox {
         Ok(vec![Sandbox::shop(&self.snapshot())])
     }
 
-    async fn readiness(&self, _shop: &Shop) -> Result<Readiness> {
+    async fn readiness(&self, shop: &Shop) -> Result<Readiness> {
         let world = self.snapshot();
+        known_shop(&world, shop)?;
         let e = Economy::new(world.params);
         let pending = e.unsettled_sum();
         let pending_commissions = world
@@ -232,8 +233,10 @@ impl Platform for Sandbox {
         kinds::specs()
     }
 
-    async fn page(&self, _shop: &Shop, req: PageRequest<'_>) -> Result<Page> {
-        let e = Economy::new(self.snapshot().params);
+    async fn page(&self, shop: &Shop, req: PageRequest<'_>) -> Result<Page> {
+        let world = self.snapshot();
+        known_shop(&world, shop)?;
+        let e = Economy::new(world.params);
         let range = req.range;
         match Known::of(req.dataset)? {
             Known::Orders => {
@@ -406,6 +409,15 @@ impl Platform for Sandbox {
         })
     }
 
+    fn is_simulated(&self) -> bool {
+        true
+    }
+
+    async fn simulated_code(&self, challenge: &Challenge) -> Result<Option<String>> {
+        let world = self.snapshot();
+        Ok(world.challenges.iter().find(|c| c.id == challenge.id).map(|c| c.code.clone()))
+    }
+
     fn manual_steps(&self, shop: &Shop, link: &Link) -> Vec<String> {
         vec![
             format!(
@@ -419,6 +431,14 @@ impl Platform for Sandbox {
             "Run `shopunlink status` once they confirm; the link shows as unlinked.".into(),
         ]
     }
+}
+
+/// The sandbox has one shop; any other id is an unknown shop (exit 7), as on a real platform.
+fn known_shop(world: &World, shop: &Shop) -> Result<()> {
+    if shop.id == world.shop_id() {
+        return Ok(());
+    }
+    Err(Error::not_found(format!("the sandbox has no shop {}", shop.id)))
 }
 
 fn random_code() -> Result<String> {
