@@ -127,13 +127,20 @@ fn tighten(path: &Path, file: &File) -> Result<()> {
 
 /// Writes `bytes` to `path` atomically, 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_in_batch(path, bytes)?;
+    sync_dir(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// [`write_atomic`] without making the rename durable: for many small files written together
+/// (pictures), whose caller syncs the directory once before anything relies on them.
+pub fn write_atomic_in_batch(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let write = || -> io::Result<()> {
         let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
         tmp.write_all(bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
-        sync_dir(dir);
         Ok(())
     };
     write().map_err(|e| Error::io("cannot write", path, e))

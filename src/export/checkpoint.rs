@@ -149,7 +149,7 @@ mod tests {
     fn sample() -> Checkpoint {
         Checkpoint {
             fingerprint: Fingerprint {
-                platform: "sandbox".into(),
+                platform: "example".into(),
                 shop_id: "s".into(),
                 datasets: vec!["orders".into()],
                 since: None,

@@ -166,7 +166,8 @@ fn keep(dir: &Path, bytes: &[u8], content_type: &str) -> Result<Fetched> {
     let intact = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
     if !intact {
         fsutil::create_private_dir(&dir.join(DIR))?;
-        fsutil::write_atomic(&path, bytes)?;
+        // The folder is synced once before the progress file names the picture.
+        fsutil::write_atomic_in_batch(&path, bytes)?;
     }
     Ok(Fetched::Kept { file, bytes: bytes.len() as u64, sha256 })
 }

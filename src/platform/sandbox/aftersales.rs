@@ -142,10 +142,12 @@ pub fn product_detail(e: &Economy, p: u64) -> String {
         {"id": "100347", "name": "Handmade", "values": [{"id": "1002", "name": "Yes"}]},
     ]);
     v["package_weight"] = json!({"unit": "KILOGRAM", "value": format!("0.{}", 2 + p % 7)});
+    // The first SKU has a picture of its own; the others show the product's.
     if let Some(skus) = v["skus"].as_array_mut() {
         for (k, sku) in skus.iter_mut().enumerate() {
+            let img = if k == 0 { image_url(e, p, 0) } else { image_url(e, p, 3) };
             sku["sales_attributes"] = json!([{"name": "Variant", "value_name": format!("Option {}", k + 1),
-                "sku_img": {"urls": [image_url(e, p, k as u64)]}}]);
+                "sku_img": {"urls": [img]}}]);
         }
     }
     to_line(&v)
