@@ -189,6 +189,30 @@ impl Ui {
         answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
     }
 
+    /// Asks for a one-time code of `digits` digits, shown as typed (it is void once used, and a
+    /// typo is easier to see); anything else is refused at the prompt without spending a try.
+    pub fn prompt_code(&self, question: &str, digits: usize, flag: &str) -> Result<String> {
+        self.require_interactive(question, flag)?;
+        interrupt::set_in_prompt(true);
+        let answer = tokio::task::block_in_place(|| {
+            dialoguer::Input::<String>::new()
+                .with_prompt(question)
+                .validate_with(|text: &String| -> std::result::Result<(), String> {
+                    let t = text.trim().replace(' ', "");
+                    if t.len() == digits && t.bytes().all(|b| b.is_ascii_digit()) {
+                        Ok(())
+                    } else {
+                        Err(format!("a code is {digits} digits"))
+                    }
+                })
+                .interact_text_on(&Term::stderr())
+        });
+        interrupt::set_in_prompt(false);
+        answer
+            .map(|a| a.trim().replace(' ', ""))
+            .map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+    }
+
     /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
     pub fn prompt_secret(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;

@@ -108,6 +108,22 @@ impl Job<'_> {
         Actor { platform: self.platform.name(), profile: &self.ctx.settings.profile }
     }
 
+    /// Records in the audit log that the disconnect stopped before the platform was asked
+    /// (declined, interrupted, wrong codes), so `doctor` and a later look see it; returns `e`.
+    fn stopped(&self, e: Error) -> Error {
+        let kind = match e.kind() {
+            crate::error::ErrorKind::Cancelled | crate::error::ErrorKind::Interrupted => Kind::Cancelled,
+            crate::error::ErrorKind::Usage => return e,
+            _ => Kind::Failed,
+        };
+        let mut event = execute::event(&self.actor(), &self.shop, &self.link, kind);
+        event.error = Some(format!("{} (before the platform was asked; nothing changed)", e.message()));
+        if let Err(log) = AuditLog::new(&self.ctx.settings.state_dir).append(&event) {
+            tracing::warn!("cannot record the stop in the audit log: {log}");
+        }
+        e
+    }
+
     fn receipt(&self, outcome: Outcome, preflight: &Preflight, plan: Option<Plan>) -> Receipt {
         let mut r = Receipt::new(outcome, self.platform.name(), &self.ctx.settings.profile, &self.shop, &self.link);
         r.started_at = self.started_at;
@@ -181,12 +197,13 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         return support_request(&job, &pre, plan);
     }
     print_plan(ctx.ui, &job.link, &plan);
-    confirm::confirm(ctx.ui, &job.link, args.yes)?;
+    confirm::confirm(ctx.ui, &job.link, args.yes).map_err(|e| job.stopped(e))?;
     let otp = args.otp.map(Secret::new).or_else(|| ctx.settings.otp.clone());
     let totp = crate::credentials::totp::ProfileTotp::new(ctx.credential_chain(), ctx.settings);
     let local: &dyn second_factor::LocalFactor = &totp;
-    let (grant, passed) =
-        second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local)).await?;
+    let (grant, passed) = second_factor::pass(ctx.ui, job.platform.as_ref(), &job.shop, &job.link, otp, Some(local))
+        .await
+        .map_err(|e| job.stopped(e))?;
     let audit = AuditLog::new(&ctx.settings.state_dir);
     let established = Established {
         preflight: pre.checks.clone(),
@@ -331,16 +348,23 @@ fn wait_ran_out(job: &Job<'_>, waited: Duration, receipt: &Receipt) -> Error {
     .with_detail("receipt", serde_json::to_value(receipt).unwrap_or_default())
 }
 
+/// Exit 5 listing every blocker (each its own line, not a chain of causes) and each distinct hint
+/// once.
 fn refuse_if_blocked(pre: &Preflight) -> Result<()> {
     let blockers: Vec<_> = pre.blockers().collect();
-    let Some(first) = blockers.first() else { return Ok(()) };
-    let mut err = Error::refused(format!("refusing to disconnect: {}", first.message));
-    for b in &blockers[1..] {
-        err = err.with_cause(&b.message);
-    }
-    for b in &blockers {
-        if let Some(h) = &b.hint {
-            err = err.with_hint(h.clone());
+    let mut err = match blockers.as_slice() {
+        [] => return Ok(()),
+        [only] => Error::refused(format!("refusing to disconnect: {}", only.message)),
+        many => {
+            let list: Vec<String> = many.iter().map(|b| format!("\n  - {}", b.message)).collect();
+            Error::refused(format!("refusing to disconnect: {} checks stand in the way:{}", many.len(), list.concat()))
+        }
+    };
+    let mut hints: Vec<&str> = Vec::new();
+    for h in blockers.iter().filter_map(|b| b.hint.as_deref()) {
+        if !hints.contains(&h) {
+            hints.push(h);
+            err = err.with_hint(h);
         }
     }
     Err(err.with_detail("preflight", serde_json::to_value(&pre.checks).unwrap_or_default()))
@@ -485,19 +509,22 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
     Ok(())
 }
 
+// The preflight, plan and steps are the command's result (a dry run is nothing else), so they go
+// to stdout: `disconnect --dry-run > plan.txt` keeps them. Under --json the receipt holds them.
+
 fn print_preflight(ui: &Ui, pre: &Preflight) {
     if ui.is_json() {
         return;
     }
-    ui.note(&ui.paint_err(Style::Bold, "Preflight"));
+    ui.print(&ui.paint(Style::Bold, "Preflight"));
     for c in &pre.checks {
         let mark = match (c.ok, c.overridden, c.severity) {
-            (true, _, _) => ui.paint_err(Style::Green, "✓"),
-            (false, true, _) => ui.paint_err(Style::Yellow, "! overridden:"),
-            (false, false, preflight::Severity::Warning) => ui.paint_err(Style::Yellow, "!"),
-            (false, false, preflight::Severity::Blocker) => ui.paint_err(Style::Red, "✗"),
+            (true, _, _) => ui.paint(Style::Green, "✓"),
+            (false, true, _) => ui.paint(Style::Yellow, "! overridden:"),
+            (false, false, preflight::Severity::Warning) => ui.paint(Style::Yellow, "!"),
+            (false, false, preflight::Severity::Blocker) => ui.paint(Style::Red, "✗"),
         };
-        ui.note(&format!("  {mark} {}", c.message));
+        ui.print(&format!("  {mark} {}", c.message));
     }
 }
 
@@ -505,20 +532,34 @@ fn print_plan(ui: &Ui, link: &Link, plan: &Plan) {
     if ui.is_json() {
         return;
     }
-    ui.note(&ui.paint_err(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, link.kind.as_str())));
+    ui.print(&ui.paint(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, link.kind.as_str())));
     for (n, step) in plan.steps.iter().enumerate() {
-        ui.note(&format!("  {}. {step}", n + 1));
+        ui.print(&format!("  {}. {step}", n + 1));
     }
-    ui.note(&ui.paint_err(Style::Bold, "What stops working"));
-    for c in &plan.consequences {
-        ui.note(&format!("  - {c}"));
+    if !plan.consequences.is_empty() {
+        ui.print(&ui.paint(Style::Bold, "What stops working"));
+        for c in &plan.consequences {
+            ui.print(&format!("  - {c}"));
+        }
+    }
+    if !plan.warnings.is_empty() {
+        ui.print(&ui.paint(Style::Bold, "The platform's limits"));
+        for w in &plan.warnings {
+            ui.print(&format!("  ! {w}"));
+        }
+    }
+    if !plan.manual_steps.is_empty() && link.disconnect != crate::platform::DisconnectMode::Api {
+        print_manual_steps(ui, &plan.manual_steps);
     }
 }
 
+/// The owner's steps: on stdout with the rest of the result, or on stderr beside a `--json`
+/// document, so a person watching a script still sees what is left to do.
 fn print_manual_steps(ui: &Ui, steps: &[String]) {
-    ui.note(&ui.paint_err(Style::Bold, "Now, in the platform's own UI"));
+    let say = |text: &str| if ui.is_json() { ui.note(text) } else { ui.print(text) };
+    say(&ui.paint(Style::Bold, "In the platform's own UI (only the owner can do this)"));
     for (n, s) in steps.iter().enumerate() {
-        ui.note(&format!("  {}. {s}", n + 1));
+        say(&format!("  {}. {s}", n + 1));
     }
 }
 

@@ -100,7 +100,8 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: &Si
         return Some(format!("the export in {dir} has not been verified"));
     }
     if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
-        return Some(format!("the shop's data changed at {changed} after the last export (in {dir}) began"));
+        let at = changed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Some(format!("the shop's data changed at {at} after the last export (in {dir}) began"));
     }
     match changed {
         SinceExport::Changed => {
@@ -161,7 +162,7 @@ pub enum SinceExport {
 /// does not say when its data last changed; an unverified export fails preflight anyway, so it
 /// costs no requests.
 pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> SinceExport {
-    let latest = index.latest(platform.name(), &shop.id);
+    let latest = best_export(index, platform, shop);
     let Some(entry) = latest.filter(|e| e.verified && shop.data_changed_at.is_none()) else {
         return SinceExport::Unknown;
     };
@@ -173,6 +174,18 @@ pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &
     }
 }
 
+/// The export the preflight relies on: the newest verified export that covers the whole shop (a
+/// newer export of only some datasets or a time window never hides an older complete one), else
+/// the newest one, whose problem is then reported.
+fn best_export<'i>(index: &'i Index, platform: &dyn Platform, shop: &Shop) -> Option<&'i Entry> {
+    let datasets: Vec<Dataset> = platform.datasets().iter().map(|d| d.name).collect();
+    let mut candidates: Vec<&Entry> =
+        index.exports.iter().filter(|e| e.platform == platform.name() && e.shop_id == shop.id).collect();
+    candidates.sort_by_key(|e| std::cmp::Reverse((e.verified, e.finished_at)));
+    let whole = candidates.iter().find(|e| export_problem(e, shop, &datasets, &SinceExport::Unknown).is_none());
+    whole.or(candidates.first()).copied()
+}
+
 fn export_check(
     index: &Index,
     platform: &dyn Platform,
@@ -180,7 +193,7 @@ fn export_check(
     overrides: Overrides,
     changed: &SinceExport,
 ) -> (Check, Option<Entry>) {
-    let latest = index.latest(platform.name(), &shop.id);
+    let latest = best_export(index, platform, shop);
     let datasets: Vec<Dataset> = platform.datasets().iter().map(|d| d.name).collect();
     let problem = match latest {
         None => Some("no export of this shop yet".to_owned()),

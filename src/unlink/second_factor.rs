@@ -15,6 +15,8 @@ use crate::ui::Ui;
 
 /// Wrong codes allowed at the prompt before the command ends.
 pub const TRIES: u32 = 3;
+/// Digits in a second-factor code (the platform's and the profile's TOTP alike).
+pub const CODE_DIGITS: usize = 6;
 
 /// How the second factor was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,17 +64,26 @@ where
     Fut: std::future::Future<Output = Result<(Option<Grant>, u32)>>,
 {
     if let Some(code) = given {
-        return match check(code).await? {
+        let plain = code.expose().trim().replace(' ', "");
+        if plain.len() != CODE_DIGITS || !plain.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::usage(format!("the code must be {CODE_DIGITS} digits; nothing was checked or used up"))
+                .with_hint("pass the 6-digit code with --otp CODE or SHOPUNLINK_OTP")
+                .with_detail("flag", "--otp"));
+        }
+        return match check(Secret::new(plain)).await? {
             (Some(grant), _) => Ok(grant),
             (None, remaining) => Err(wrong_code(remaining)),
         };
     }
     for attempt in 1..=TRIES {
-        let code = Secret::new(ui.prompt_secret(question, "--otp CODE (or SHOPUNLINK_OTP)")?);
+        let code = Secret::new(ui.prompt_code(question, CODE_DIGITS, "--otp CODE (or SHOPUNLINK_OTP)")?);
         match check(code).await? {
             (Some(grant), _) => return Ok(grant),
             (None, 0) => return Err(wrong_code(0)),
-            (None, _) if attempt < TRIES => ui.warn(&format!("wrong code; {} tries left", TRIES - attempt)),
+            (None, _) if attempt < TRIES => {
+                let left = TRIES - attempt;
+                ui.warn(&format!("wrong code; {left} {} left", if left == 1 { "try" } else { "tries" }));
+            }
             (None, remaining) => return Err(wrong_code(remaining)),
         }
     }

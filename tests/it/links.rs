@@ -116,3 +116,16 @@ fn emergency_skips_the_export_check_for_an_app_but_never_the_second_factor() {
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("no export"), "{err}");
 }
+
+#[test]
+fn a_newer_narrower_export_never_hides_an_older_complete_one() {
+    let home = Home::new();
+    export_and_verify(&home);
+    let (code, _, err) = home.run(&["export", "--out", "narrow", "--datasets", "orders"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(home.run(&["verify", "narrow"]).0, 0);
+    let plan = home.json(&["disconnect", "inventory-sync-pro", "--dry-run"], 0);
+    let check = plan["preflight"].as_array().unwrap().iter().find(|c| c["code"] == "no_export").unwrap().clone();
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(plan["export"]["dir"].as_str().unwrap().ends_with("exp"), "relies on the complete export: {plan}");
+}

@@ -107,7 +107,7 @@ fn the_examples_guided_link_waits_for_the_owner() {
     let (code, out, err) =
         example(&home, &["disconnect", "@examplecrafts", "--no-input", "--yes", "--otp", sent.trim()]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(err.contains("Example Seller Hub"), "the owner's steps are shown: {err}");
+    assert!(out.contains("Example Seller Hub"), "the owner's steps are shown with the result: {out}");
     assert_eq!(link_state(&home, "@examplecrafts"), "awaiting_owner");
     std::fs::write(home.join("state/plugins/example/default/owner-done-ex-link-official"), "").unwrap();
     assert_eq!(link_state(&home, "@examplecrafts"), "unlinked");

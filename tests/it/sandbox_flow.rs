@@ -416,3 +416,32 @@ fn only_a_whole_intact_verified_export_lets_a_disconnect_through() {
     // The preflight falls back to the newest export still marked verified: the partial one.
     assert!(err.contains("time window") && !err.contains("verified export in"), "{err}");
 }
+
+#[test]
+fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
+    let home = Home::new();
+    // The plan is the dry run's result: on stdout, so it can be saved.
+    let (code, out, err) = home.run(&["disconnect", "@democrafts.deals", "--dry-run", "--allow-unexported"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: disconnect @democrafts.deals") && out.contains("Preflight"), "{out}");
+    // Several blockers: listed one per line, each hint once.
+    let (code, _, err) = home.run(&["disconnect", "@democrafts", "--yes"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("checks stand in the way:\n  - "), "{err}");
+    let hints: Vec<&str> = err.lines().filter(|l| l.trim_start().starts_with("hint:")).collect();
+    let mut unique = hints.clone();
+    unique.dedup();
+    assert_eq!(hints.len(), unique.len(), "{err}");
+    // A code that is not six digits is refused before it can use up a try.
+    export_and_verify(&home);
+    let (code, _, err) = home.run(&["disconnect", "inventory-sync-pro", "--yes", "--otp", "abcdef"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("6 digits"), "{err}");
+    // A wrong code is logged, so doctor reports the failed attempt.
+    let (code, _, err) = home.run(&["disconnect", "inventory-sync-pro", "--yes", "--otp", "000000"]);
+    assert_eq!(code, 4, "{err}");
+    let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
+    assert!(audit.contains("disconnect.failed") && audit.contains("wrong second-factor code"), "{audit}");
+    let doctor = home.json(&["doctor"], 0);
+    assert!(doctor.to_string().contains("wrong second-factor code"), "{doctor}");
+}

@@ -534,7 +534,7 @@ fn tiktok_wait_that_runs_out_says_what_the_owner_still_has_to_do() {
     let saved = receipt["receipt_file"].as_str().expect("receipt path");
     assert!(Path::new(saved).exists(), "{saved}");
     // On stderr: the Seller Center steps, then the error; never a "rerun", which could not check.
-    assert!(err.contains("Now, in the platform's own UI") && err.contains("Deauthorize (or Remove)"), "{err}");
+    assert!(err.contains("In the platform's own UI") && err.contains("Deauthorize (or Remove)"), "{err}");
     assert!(err.contains("error: tiktok still lists"), "{err}");
     assert!(!err.contains("rerun"), "{err}");
     assert_nothing_secret("stdout", &out, &otp);
