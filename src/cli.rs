@@ -72,6 +72,7 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Disconnect(commands::disconnect::DisconnectArgs),
     Links(commands::links::LinksArgs),
+    Receipts(commands::receipts::ReceiptsArgs),
     #[command(name = "platform")]
     Platforms(commands::platforms::PlatformArgs),
     #[command(flatten)]

@@ -8,6 +8,7 @@ pub mod export;
 pub mod links;
 pub mod man;
 pub mod platforms;
+pub mod receipts;
 pub mod status;
 pub mod verify;
 
@@ -65,6 +66,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<()> {
         Command::Verify(args) => verify::run(ctx, args).await,
         Command::Disconnect(args) => disconnect::run(ctx, args).await,
         Command::Links(args) => links::run(ctx, args).await,
+        Command::Receipts(args) => receipts::run(ctx, args).await,
         Command::Platforms(args) => platforms::run(ctx, args).await,
         Command::Platform(command) => platform::run_command(command, &ctx.platform_context(), ctx.ui).await,
         Command::Completions(args) => completions::run(ctx, args),

@@ -182,6 +182,84 @@ pub fn save(state_dir: &Path, receipt: &mut Receipt) -> Result<PathBuf> {
     let path = dir.join(name);
     receipt.receipt_file = Some(path.clone());
     let text = serde_json::to_vec_pretty(receipt).expect("a receipt always serialises");
+    fsutil::write_atomic(&path.with_extension("txt"), human(receipt).as_bytes())?;
     fsutil::write_atomic(&path, &text)?;
     Ok(path)
+}
+
+/// The receipt in words, kept beside the JSON (`.txt`) for the seller and their accountant.
+pub fn human(r: &Receipt) -> String {
+    use std::fmt::Write as _;
+    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let headline = match r.outcome {
+        Outcome::Disconnected if r.confirmed_by.is_some() => "disconnected (the owner confirmed it)",
+        Outcome::Disconnected => "disconnected (checked: the platform no longer lists it)",
+        Outcome::AlreadyDisconnected => "already disconnected before this run",
+        Outcome::DryRun => "dry run: nothing was changed",
+        Outcome::SupportRequest => "a request for the platform's support (nothing was changed by shopunlink)",
+        Outcome::AwaitingOwner => {
+            "shopunlink's part is done; the owner still has to finish it in the platform's own UI"
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "shopunlink receipt");
+    let _ = writeln!(out, "==================\n");
+    let _ = writeln!(out, "What:     {} ({}, \"{}\")", r.link.handle, r.link.kind, r.link.display_name);
+    let _ = writeln!(out, "From:     {} (shop id {}, {}) on {}", r.shop.name, r.shop.id, r.shop.region, r.platform);
+    let _ = writeln!(out, "Outcome:  {headline}");
+    let _ = writeln!(out, "When:     {}", when(r.finished_at));
+    let _ = writeln!(out, "Profile:  {}", r.profile);
+    if r.emergency {
+        let _ = writeln!(out, "Emergency: yes (--emergency: the export check was skipped)");
+    }
+    if let Some(sf) = &r.second_factor {
+        let how = match sf.method {
+            super::second_factor::Method::PlatformChallenge => "the code the platform sent",
+            super::second_factor::Method::Totp => "the profile's authenticator (TOTP)",
+        };
+        let _ = writeln!(out, "Second factor: {how}, accepted {}", when(sf.verified_at));
+    }
+    match &r.export {
+        Some(e) => {
+            let _ = writeln!(
+                out,
+                "Export relied on: {} (finished {}, manifest sha256 {})",
+                e.dir.display(),
+                when(e.finished_at),
+                e.manifest_sha256
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Export relied on: none");
+        }
+    }
+    if !r.preflight.is_empty() {
+        let _ = writeln!(out, "\nChecks before the disconnect:");
+        for c in &r.preflight {
+            let mark = if c.ok {
+                "ok"
+            } else if c.overridden {
+                "overridden"
+            } else {
+                "not met"
+            };
+            let _ = writeln!(out, "  [{mark}] {}", c.message);
+        }
+    }
+    if !r.performed.is_empty() {
+        let _ = writeln!(out, "\nWhat was done:");
+        for p in &r.performed {
+            let _ = writeln!(out, "  - {p}");
+        }
+    }
+    if let Some(plan) = r.plan.as_ref().filter(|p| !p.manual_steps.is_empty()) {
+        let _ = writeln!(out, "\nThe owner's steps in the platform's own UI:");
+        for (n, s) in plan.manual_steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {s}", n + 1);
+        }
+    }
+    if !r.request_ids.is_empty() {
+        let _ = writeln!(out, "\nPlatform request ids (for support): {}", r.request_ids.join(", "));
+    }
+    out
 }

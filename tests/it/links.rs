@@ -100,6 +100,16 @@ fn a_declared_partner_is_cut_by_the_owner_and_a_rerun_finishes_it() {
     assert_eq!(link(&home, "GrowFast Agency")["state"], "unlinked");
     let doc = home.json(&["disconnect", "GrowFast Agency"], 0);
     assert_eq!(doc["outcome"], "already_disconnected");
+
+    // Receipts a person can read, beside the JSON.
+    let list = home.json(&["receipts", "list"], 0);
+    let receipts = list["receipts"].as_array().unwrap();
+    assert!(receipts.len() >= 2 && receipts.iter().all(|r| r["link"] == "GrowFast Agency"), "{list}");
+    let (code, out, err) = home.run(&["receipts", "show", "growfast agency"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Outcome:  disconnected (the owner confirmed it)"), "{out}");
+    assert!(out.contains("Second factor: the code the platform sent"), "{out}");
+    assert_eq!(home.run(&["receipts", "show", "nothing-like-it"]).0, 7);
 }
 
 #[test]
