@@ -33,6 +33,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (env::NO_COLOR, "Any value: no colour (unless --color always)."),
     (env::CLICOLOR_FORCE, "Non-zero: colour even when not writing to a terminal."),
     (env::RUST_LOG, "Log filter for stderr, overrides -v and -q."),
+    (crate::net::SSL_CERT_FILE, "A PEM bundle of extra trusted root certificates (a TLS-inspecting proxy's CA)."),
+    (
+        crate::platform::external::TIMEOUT_ENV,
+        "Seconds a platform plugin may take per request (default 30; handshake 10).",
+    ),
+    ("SHOPUNLINK_<NAME>_*", "A platform's credentials (_APP_KEY, _APP_SECRET, _ACCESS_TOKEN, _REFRESH_TOKEN), for CI."),
 ];
 
 /// Writes the roff page: clap's sections, then ENVIRONMENT and EXIT STATUS.
@@ -86,4 +92,20 @@ const EXIT_CODES: &[(u8, &str)] = &[
 fn roff(text: &str) -> String {
     let escaped = text.replace('\\', "\\e").replace('-', "\\-");
     if escaped.starts_with('.') || escaped.starts_with('\'') { format!("\\&{escaped}") } else { escaped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variable the program reads is documented where users look: the README's table (the
+    /// man page and `--help` are generated from the same list).
+    #[test]
+    fn every_environment_variable_is_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for (name, _) in environment() {
+            let first = name.split(',').next().unwrap_or(&name).trim();
+            assert!(readme.contains(first), "{first} is read but not in README.md's environment table");
+        }
+    }
 }
