@@ -155,15 +155,17 @@ impl Ui {
     /// Prints an error: one `error:` line, `caused by:` lines, `hint:` lines; under `--json` also
     /// the error document on stdout.
     pub fn error(&self, err: &Error) {
-        eprintln!("{} {}", self.paint_err(Style::Red, "error:"), err.message());
+        use crate::net::redact_urls;
+        eprintln!("{} {}", self.paint_err(Style::Red, "error:"), redact_urls(err.message()));
         for cause in err.causes() {
-            eprintln!("  caused by: {cause}");
+            eprintln!("  caused by: {}", redact_urls(cause));
         }
         for hint in err.hints() {
-            eprintln!("  {} {hint}", self.paint_err(Style::Dim, "hint:"));
+            eprintln!("  {} {}", self.paint_err(Style::Dim, "hint:"), redact_urls(hint));
         }
         if self.json {
-            self.print_raw(&format!("{}\n", serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()));
+            let doc = serde_json::to_string_pretty(&err.to_json()).unwrap_or_default();
+            self.print_raw(&format!("{}\n", redact_urls(&doc)));
         }
     }
 

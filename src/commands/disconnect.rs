@@ -93,6 +93,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// How long a signalled disconnect may take to stop cleanly before the process exits.
+const STOP_GRACE_SECS: u64 = 5;
+
+/// The critical section from the platform call to the receipt; left when dropped.
+struct Critical;
+
+impl Critical {
+    fn enter() -> Critical {
+        crate::interrupt::set_critical(true);
+        Critical
+    }
+}
+
+impl Drop for Critical {
+    fn drop(&mut self) {
+        crate::interrupt::set_critical(false);
+    }
+}
+
 /// Everything the steps share.
 struct Job<'a> {
     ctx: &'a Ctx<'a>,
@@ -137,6 +156,8 @@ impl Job<'_> {
 
 /// Runs `disconnect`.
 pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
+    // Until the platform is asked, a signal cancels cleanly (and the audit log says so).
+    crate::interrupt::set_grace(STOP_GRACE_SECS);
     let platform = ctx.platform()?;
     let shops = match platform.shops().await {
         Ok(shops) => shops,
@@ -210,6 +231,14 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         export: ExportRef::relied_on(&pre),
         second_factor: Some(passed.clone()),
     };
+    // The point of no return: a signal before it cancels; from here the call and its receipt
+    // are finished whatever arrives, so nothing is left half-done.
+    if crate::interrupt::requested() {
+        return Err(
+            job.stopped(Error::interrupted("disconnect cancelled before the platform was asked; nothing changed"))
+        );
+    }
+    let _critical = Critical::enter();
     let outcome =
         execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
     if !outcome.manual_steps.is_empty() {
@@ -258,6 +287,11 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     receipt.verified_gone = gone;
     receipt.verified = gone;
     let receipt = record(&job, receipt, &audit)?;
+    if crate::interrupt::requested() {
+        ctx.ui.note(
+            "a stop was asked for after the platform call: shopunlink finished the disconnect and its receipt first",
+        );
+    }
     match wait {
         Some(waited) if !gone => Err(wait_ran_out(&job, waited, &receipt)),
         _ => {

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::Ctx;
 use crate::doctor::{self, Report};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::platform::Shop;
 use crate::ui::Style;
 
@@ -31,22 +31,47 @@ pub struct DoctorArgs {
 pub async fn run(ctx: &Ctx<'_>, args: DoctorArgs) -> Result<()> {
     let shops = shops(ctx).await;
     let report = doctor::diagnose(ctx.settings, &ctx.credential_chain(), &ctx.platform_context(), shops).await;
-    if ctx.ui.is_json() {
-        ctx.ui.print_json(&serde_json::json!({
-            "schema_version": 1,
-            "platform": ctx.settings.platform,
-            "profile": ctx.settings.profile,
-            "ok": report.ok(),
-            "checks": report.checks,
-            "failures": report.failures,
-            "support_report": report.support_report,
-        }));
-    } else if args.support {
+    let doc = serde_json::json!({
+        "schema_version": 1,
+        "platform": ctx.settings.platform,
+        "profile": ctx.settings.profile,
+        "ok": report.ok(),
+        "checks": report.checks,
+        "failures": report.failures,
+        "support_report": report.support_report,
+    });
+    if args.support && !ctx.ui.is_json() {
         ctx.ui.print(&report.support_report);
-    } else {
+    } else if !ctx.ui.is_json() {
         print_checks(ctx, &report);
     }
-    Ok(())
+    match failed(&report) {
+        // Under --json the report rides in the error document: stdout stays one document.
+        Some(e) => Err(e.with_document(doc)),
+        None => {
+            ctx.ui.print_json(&doc);
+            Ok(())
+        }
+    }
+}
+
+/// A failing doctor exits non-zero, so a script can gate on it: 4 when the credentials (or the
+/// second factor) are the problem, 6 when the platform cannot be reached or refuses, else 1.
+fn failed(report: &Report) -> Option<Error> {
+    let bad: Vec<&str> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+    let first = *bad.first()?;
+    let kind = if bad.iter().any(|n| matches!(*n, "credentials" | "keyring" | "totp")) {
+        ErrorKind::Auth
+    } else if bad.iter().any(|n| matches!(*n, "shops" | "api_base" | "auth_base" | "clock" | "network" | "platform")) {
+        ErrorKind::Platform
+    } else {
+        ErrorKind::Internal
+    };
+    Some(
+        Error::new(kind, format!("doctor found {} problem(s), first: {first}", bad.len())).with_hint(
+            "the checks above say what to do; `shopunlink doctor --support` prints a report to send support",
+        ),
+    )
 }
 
 /// The platform's shops for the support report; a platform that cannot be opened or reached is

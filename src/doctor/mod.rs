@@ -58,6 +58,15 @@ pub async fn diagnose(
             found.push(Check::fail("platform", format!("unknown platform {}", settings.platform), "see --platform"))
         }
     }
+    // One real, signed call proves the credentials and the app's access, not just their presence.
+    found.push(match &shops {
+        Ok(list) => Check::pass("shops", format!("{} answered: {} shop(s)", settings.platform, list.len())),
+        Err(why) => Check::fail(
+            "shops",
+            format!("{} could not list the shops: {why}", settings.platform),
+            "fix the first failed check above, or log in again with `shopunlink auth login`",
+        ),
+    });
     let (audit_check, failures) = checks::audit(settings);
     found.push(audit_check);
     let text = support::report(settings, &found, &failures, &shops);

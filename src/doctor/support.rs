@@ -122,10 +122,8 @@ fn section_requests(out: &mut String, settings: &Settings) {
 /// Replaces every occurrence of a secret value with `(redacted)`. Values shorter than 4
 /// characters are skipped: they would blank out ordinary words and cannot identify a secret.
 pub fn scrub(text: &str, secrets: &[Secret]) -> String {
-    secrets
-        .iter()
-        .filter(|s| s.expose().len() >= 4)
-        .fold(text.to_owned(), |acc, s| acc.replace(s.expose(), "(redacted)"))
+    let text = crate::net::redact_urls(text);
+    secrets.iter().filter(|s| s.expose().len() >= 4).fold(text, |acc, s| acc.replace(s.expose(), "(redacted)"))
 }
 
 #[cfg(test)]

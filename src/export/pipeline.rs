@@ -367,6 +367,10 @@ impl Writers {
     }
 }
 
+/// How long a signalled export may take to checkpoint before the process exits (every
+/// checkpoint is atomic, so exiting mid-write loses nothing that was claimed).
+const STOP_GRACE_SECS: u64 = 10;
+
 /// A fetched page on its way to the writer, with the cursor that continues after it.
 struct Fetched {
     page: crate::platform::Page,
@@ -537,6 +541,8 @@ fn write_pages(
 
 /// Runs (or resumes) the export described by `plan`.
 pub async fn run(platform: Arc<dyn Platform>, plan: ExportPlan, observer: Arc<dyn Observer>) -> Result<Outcome> {
+    // A signal lets the datasets checkpoint what they hold; a stuck request cannot hold it longer.
+    interrupt::set_grace(STOP_GRACE_SECS);
     refuse_foreign(&plan.dir)?;
     fsutil::create_private_dir(&plan.dir)?;
     let _lock = lock_dir(&plan.dir)?;

@@ -11,6 +11,32 @@ use crate::error::{Error, Result};
 
 pub mod media;
 
+/// `text` with the user and password of every URL in it replaced by `***`
+/// (`https://user:pass@host` → `https://***@host`), so a base URL with credentials in it never
+/// reaches an error, a log or a support report.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***");
+                out.push_str(&authority[i..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The environment variable naming a PEM bundle of extra trusted root certificates, as curl,
 /// OpenSSL, Python and git honour it: how a corporate TLS-inspecting proxy's CA gets trusted.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
@@ -130,6 +156,14 @@ pub fn checked(name: &str, raw: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(redact_urls("see https://user:pa55@host.example/x?y=1"), "see https://***@host.example/x?y=1");
+        assert_eq!(redact_urls("http://127.0.0.1:8080/a and ftp://a@b"), "http://127.0.0.1:8080/a and ftp://***@b");
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("https://host/path@not-userinfo"), "https://host/path@not-userinfo");
+    }
 
     #[test]
     fn http_only_for_loopback() {

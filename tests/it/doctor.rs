@@ -29,8 +29,13 @@ fn doctor_json(home: &Home, server: &MockServer, env: &[(&str, &str)]) -> serde_
         cmd.env(k, v);
     }
     let (code, out, err) = run_cmd(cmd);
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    // A doctor that finds a problem exits non-zero (a script can gate on it), with its report.
+    assert_eq!(code == 0, doc["ok"] == true, "{err}");
+    if code != 0 {
+        assert_eq!(doc["error"]["exit_code"], code, "{doc}");
+    }
+    doc
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -100,14 +105,14 @@ async fn doctor_reports_a_clock_ten_minutes_off() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn doctor_reports_an_unreachable_host_and_still_exits_0() {
+async fn doctor_reports_an_unreachable_host_and_exits_non_zero() {
     let server = host_with_clock(0).await;
     let home = Home::new();
     let mut cmd = tiktok_cmd(&home, &server, &["doctor", "--json"]);
     // Port 1 on loopback: nothing listens there.
     cmd.env("SHOPUNLINK_TIKTOK_API_BASE", "http://127.0.0.1:1");
     let (code, out, err) = run_cmd(cmd);
-    assert_eq!(code, 0, "{err}");
+    assert_ne!(code, 0, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(check(&doc, "api_base")["ok"], false, "{doc}");
     assert_eq!(check(&doc, "auth_base")["ok"], true, "{doc}");
@@ -115,7 +120,7 @@ async fn doctor_reports_an_unreachable_host_and_still_exits_0() {
     let mut cmd = tiktok_cmd(&home, &server, &["doctor"]);
     cmd.env("SHOPUNLINK_TIKTOK_API_BASE", "http://10.1.2.3");
     let (code, out, _) = run_cmd(cmd);
-    assert_eq!(code, 0);
+    assert_ne!(code, 0);
     assert!(out.contains("plain http"), "a non-loopback http URL is refused before any request: {out}");
 }
 
@@ -133,11 +138,22 @@ async fn the_support_report_lists_failures_with_request_ids_and_no_secret() {
     let mut cmd = tiktok_cmd(&home, &server, &["doctor", "--support"]);
     cmd.env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", ACCESS_TOKEN);
     let (code, out, err) = run_cmd(cmd);
-    assert_eq!(code, 0, "{err}");
+    assert_ne!(code, 0, "an unfinished disconnect is a problem: {err}");
     assert!(out.contains("req-failed-42") && out.contains("NOT finished"), "{out}");
     assert!(out.contains("What to send"), "{out}");
     assert!(!out.contains(ACCESS_TOKEN) && !out.contains(APP_SECRET), "{out}");
     let doc = doctor_json(&home, &server, &[]);
     assert_eq!(check(&doc, "audit_log")["ok"], false);
     assert_eq!(doc["failures"][0]["request_ids"][0], "req-failed-42");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_a_base_url_never_shows() {
+    let server = host_with_clock(0).await;
+    let home = Home::new();
+    let mut cmd = tiktok_cmd(&home, &server, &["doctor", "--support"]);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", "https://admin:hunter2secret@10.1.2.3");
+    let (_, out, err) = run_cmd(cmd);
+    assert!(!out.contains("hunter2secret") && !err.contains("hunter2secret"), "{out}\n{err}");
+    assert!(out.contains("***@10.1.2.3") || err.contains("***@10.1.2.3"), "{out}\n{err}");
 }

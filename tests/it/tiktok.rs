@@ -1042,3 +1042,41 @@ fn tiktok_passes_the_conformance_suite_but_for_unknown_shops_without_touching_a_
     assert!(disconnect["detail"].as_str().unwrap().starts_with("skipped"), "{doc}");
     assert!(fake.deleted_webhooks().is_empty() && fake.removed_creators().is_empty(), "no link was cut");
 }
+
+/// A SIGTERM while `--wait` watches a guided disconnect: the tool's part is already done, so the
+/// receipt is written (awaiting the owner) and the command ends within seconds with exit 130.
+#[cfg(unix)]
+#[test]
+fn tiktok_a_signal_during_the_wait_keeps_the_receipt_and_ends_promptly() {
+    let fake = Fake::start(Config::default());
+    let home = Home::new();
+    let exports = tempfile::tempdir().expect("temp dir");
+    login_export_verify(&home, &fake, &exports.path().join("exp"));
+    let handle = format!("@app-{}", fake_tiktok::APP_KEY);
+    let otp = crate::common::totp_code(TOTP_SECRET);
+    let args = ["--platform", "tiktok", "disconnect", &handle, "--yes", "--allow-pending-funds", "--wait", "2m"];
+    let mut cmd = home.std_cmd(&args);
+    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_KEYRING", "none")
+        .env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET)
+        .env("SHOPUNLINK_OTP", &otp);
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while !fake.webhooks().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the platform was never asked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(signalled.elapsed() < Duration::from_secs(10), "took {:?}", signalled.elapsed());
+    assert_eq!(status.code(), Some(130));
+    let receipts: Vec<_> = std::fs::read_dir(home.join("state/receipts")).unwrap().map(|e| e.unwrap().path()).collect();
+    let json = receipts.iter().find(|p| p.extension().is_some_and(|x| x == "json")).expect("a receipt");
+    let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    assert_eq!(receipt["outcome"], "awaiting_owner");
+}
