@@ -57,8 +57,8 @@ fn restore_terminal() {
 fn on_signal() {
     if CRITICAL.load(Ordering::SeqCst) {
         REQUESTED.store(true, Ordering::SeqCst);
-        eprintln!(
-            "\nstopping after this step: the platform has been asked, so shopunlink finishes and writes the receipt"
+        let _ = dialoguer::console::Term::stderr().write_line(
+            "\nstopping after this step: the platform has been asked, so shopunlink finishes and writes the receipt",
         );
         return;
     }
