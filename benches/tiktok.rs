@@ -200,7 +200,72 @@ fn ideal(requests: usize) -> Duration {
     Duration::from_secs_f64(requests as f64 / f64::from(DEFAULT_LIMIT))
 }
 
+/// Issue 10's figure: a shop with 2,000 listings at 20 ms latency under the default 50/s limit,
+/// exporting `product_details` (one detail call per listing) and its pictures. The bound is the
+/// detail API's requests ÷ 50 (the search and the image host run beside it).
+fn product_details_2000() {
+    let config = Config {
+        products: 2000,
+        product_search_limit: 2500,
+        page_len: 100,
+        latency: Duration::from_millis(20),
+        media_latency: Duration::from_millis(20),
+        ..Config::default()
+    };
+    let fake = Fake::start(config);
+    let home = tempfile::tempdir().expect("home");
+    let started = Instant::now();
+    let status = Command::new(BIN)
+        .args(["--platform", "tiktok", "export", "--out", "exp", "--datasets", "product_details"])
+        .env("SHOPUNLINK_HOME", home.path())
+        .env("CI", "1")
+        .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
+        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
+        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
+        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
+        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .current_dir(home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success(), "export failed: {status}");
+    let wall = started.elapsed();
+    let seen = fake.seen();
+    let details = seen.iter().filter(|s| s.path.starts_with("/product/202309/products/")).count();
+    let searches = seen.iter().filter(|s| s.path.ends_with("/products/search")).count();
+    let pictures = fake.media_requests().len();
+    let bytes: u64 = walk(&home.path().join("exp"));
+    let bound = ideal(details);
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}",
+        "product_details, 2,000 listings, +20 ms", "details", "search", "pictures", "wall", "bound", "MB"
+    );
+    println!(
+        "{:<44} {details:>8} {searches:>8} {pictures:>8} {:>6.1} s {:>6.1} s {:>8.1}",
+        "",
+        wall.as_secs_f64(),
+        bound.as_secs_f64(),
+        bytes as f64 / 1e6
+    );
+}
+
+/// Bytes of every file under `dir`.
+fn walk(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { e.metadata().map(|m| m.len()).unwrap_or(0) })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn main() {
+    if std::env::var_os("SHOPUNLINK_BENCH_ONLY").is_some_and(|v| v == "product_details") {
+        product_details_2000();
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     println!("{:<44} {:>8} {:>10}", "export scenario (loopback fake)", "requests", "wall");
     for latency in [0, 20] {
