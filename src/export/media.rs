@@ -29,7 +29,7 @@ pub const DIR: &str = "media";
 /// The largest picture kept; bigger ones are recorded as missing. Product photos are a few MB.
 pub const CAP: u64 = 32 << 20;
 /// Downloads in flight at once.
-const CONCURRENCY: usize = 4;
+const CONCURRENCY: usize = 8;
 /// Progress is saved after this many downloads (and at the end).
 const SAVE_EVERY: usize = 16;
 

@@ -442,6 +442,6 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
     assert_eq!(code, 4, "{err}");
     let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
     assert!(audit.contains("disconnect.failed") && audit.contains("wrong second-factor code"), "{audit}");
-    let doctor = home.json(&["doctor"], 0);
+    let doctor = home.json(&["doctor"], 1);
     assert!(doctor.to_string().contains("wrong second-factor code"), "{doctor}");
 }
