@@ -153,6 +153,19 @@ fn index_page(
     Ok(Page { records: generate(&picked, &make), next: (i < hi).then(|| i.to_string()), total })
 }
 
+/// A page of the records some orders of `range` have (returns, cancellations, affiliate orders):
+/// the orders `keep` picks, each turned into its record by `make`. No total: counting would scan.
+fn order_page(
+    e: &Economy,
+    range: &TimeRange,
+    cursor: Option<&str>,
+    keep: impl Fn(&Economy, u64) -> bool,
+    make: impl Fn(&Economy, u64) -> String + Sync,
+) -> Result<Page> {
+    let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
+    index_page(lo, hi, cursor, None, |i| keep(e, i), |i| make(e, i))
+}
+
 /// Below this many records a page is built on the calling thread: spawning costs more than it saves.
 const PARALLEL_MIN: usize = 64;
 
@@ -266,31 +279,12 @@ impl Platform for Sandbox {
                 let keys = small_window(range, e.statements(), |w| e.statement_time(w) + DAY);
                 small_page(keys, req.cursor, |w| records::payment(&e, w))
             }
-            Known::Returns => {
-                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
-                index_page(
-                    lo,
-                    hi,
-                    req.cursor,
-                    None,
-                    |i| aftersales::is_returned(&e, i),
-                    |i| aftersales::return_record(&e, i),
-                )
-            }
+            Known::Returns => order_page(&e, range, req.cursor, aftersales::is_returned, aftersales::return_record),
             Known::Cancellations => {
-                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
-                index_page(
-                    lo,
-                    hi,
-                    req.cursor,
-                    None,
-                    |i| aftersales::is_cancelled(&e, i),
-                    |i| aftersales::cancellation(&e, i),
-                )
+                order_page(&e, range, req.cursor, aftersales::is_cancelled, aftersales::cancellation)
             }
             Known::AffiliateOrders => {
-                let (lo, hi) = window(range, e.p.orders, |t| e.first_order_at(t));
-                index_page(lo, hi, req.cursor, None, aftersales::is_affiliate, |i| aftersales::affiliate_order(&e, i))
+                order_page(&e, range, req.cursor, |_, i| aftersales::is_affiliate(i), aftersales::affiliate_order)
             }
             Known::ProductDetails => {
                 let (lo, hi) = window(range, e.p.products, |t| e.first_product_at(t));
