@@ -264,7 +264,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
             receipt.second_factor = Some(passed);
             receipt.performed = outcome.performed;
             receipt.request_ids = outcome.request_ids;
-            let receipt = record(&job, receipt, &audit)?;
+            let receipt = record(&job, receipt, &audit).map_err(|e| unrecorded(e, &job))?;
             let file = receipt.receipt_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
             return Err(e.with_hint(format!(
                 "the tool's part is done and its receipt is saved in {file}; finish the steps above in {}",
@@ -286,7 +286,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     receipt.request_ids = outcome.request_ids;
     receipt.verified_gone = gone;
     receipt.verified = gone;
-    let receipt = record(&job, receipt, &audit)?;
+    let receipt = record(&job, receipt, &audit).map_err(|e| unrecorded(e, &job))?;
     if crate::interrupt::requested() {
         ctx.ui.note(
             "a stop was asked for after the platform call: shopunlink finished the disconnect and its receipt first",
@@ -483,6 +483,16 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
         "receipt_file": done.receipt,
     }));
     Ok(())
+}
+
+/// A receipt that could not be written after the platform acted: say plainly that the link is
+/// already cut there, so nobody retries the platform step, and how to get the receipt.
+fn unrecorded(e: Error, job: &Job<'_>) -> Error {
+    e.context(format!(
+        "the platform has disconnected {}, but its receipt could not be written",
+        job.link.handle
+    ))
+    .with_hint("free the disk or fix the state directory's permissions, then rerun the same command: it finds the link gone and writes the receipt from the audit log")
 }
 
 /// Saves the receipt and logs the end of the disconnect; returns it with its path filled in.
