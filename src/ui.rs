@@ -281,25 +281,39 @@ impl ExportProgress {
     }
 }
 
+/// A bar style with `{rate}`: records per second as a whole number (`1,234/s`).
+fn progress_style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec().max(0.0) as u64));
+        })
+}
+
 impl crate::export::Observer for ExportProgress {
     fn start(&self, dataset: crate::platform::Dataset, records: u64, total: Option<u64>) {
         let Some(multi) = &self.multi else { return };
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
-        let bar = bars.entry(dataset).or_insert_with(|| {
-            let style = indicatif::ProgressStyle::with_template(
-                "{prefix:>24} {bar:30} {pos:>9}/{len:9} {per_sec:>12} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            multi.add(indicatif::ProgressBar::new(0).with_style(style).with_prefix(dataset.to_string()))
-        });
+        let first = !bars.contains_key(&dataset);
+        let bar = bars
+            .entry(dataset)
+            .or_insert_with(|| multi.add(indicatif::ProgressBar::new(0).with_prefix(dataset.to_string())));
         match total {
-            Some(t) => bar.set_length(t),
-            None => bar.set_style(
-                indicatif::ProgressStyle::with_template("{prefix:>24} {spinner} {pos:>9} records {per_sec:>12}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            ),
+            // `wide_bar` takes what the line leaves, so an 80-column terminal never wraps.
+            Some(t) => {
+                bar.set_style(progress_style(
+                    "{prefix:>22} {wide_bar} {human_pos}/{human_len} {percent}% {rate} {eta}",
+                ));
+                bar.set_length(t);
+            }
+            None => bar.set_style(progress_style("{prefix:>22} {spinner} {human_pos} records {rate}")),
+        }
+        if first && records > 0 {
+            let _ = multi.println(format!("resuming {dataset} from {records} records already saved"));
         }
         bar.set_position(records);
+        // Records saved by an earlier run are not this run's speed.
+        bar.reset_eta();
     }
 
     fn advance(&self, dataset: crate::platform::Dataset, records: u64, _bytes: u64) {
