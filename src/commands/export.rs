@@ -35,6 +35,11 @@ pub struct ExportArgs {
     #[arg(long, value_name = "SHOP")]
     pub shop: Option<String>,
 
+    /// Every shop the profile can see, side by side, each into DIR/<shop>/ with an index.json
+    /// in DIR; a failing shop does not stop the others (exit 6 naming it)
+    #[arg(long, conflicts_with = "shop")]
+    pub all_shops: bool,
+
     /// Output directory [default: ./shopunlink-export-<shop>-<date>]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -104,7 +109,7 @@ pub fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
     }
 }
 
-fn slug(s: &str) -> String {
+pub(super) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
@@ -159,9 +164,21 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         );
     }
     let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
-    let shop = select_shop(platform.shops().await?, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
-    let specs = platform.datasets();
-    let supported: Vec<_> = specs.iter().map(|s| s.name).collect();
+    let shops = platform.shops().await?;
+    let datasets = chosen_datasets(platform.as_ref(), &args)?;
+    if args.all_shops {
+        return super::all_shops::export(ctx, platform, shops, &args, datasets).await;
+    }
+    let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
+    let started = Instant::now();
+    let done = export_one(ctx, platform.clone(), shop, &args, datasets, args.out.clone()).await?;
+    report(ctx, &done.dir, &done.manifest, &done.lines, done.note, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The datasets `--datasets` names (all the platform has when none), checked against the platform.
+fn chosen_datasets(platform: &dyn crate::platform::Platform, args: &ExportArgs) -> Result<Vec<Dataset>> {
+    let supported: Vec<_> = platform.datasets().iter().map(|s| s.name).collect();
     let datasets = if args.datasets.is_empty() { supported.clone() } else { args.datasets.clone() };
     if let Some(d) = datasets.iter().find(|d| !supported.contains(d)) {
         let names: Vec<_> = supported.iter().map(|d| d.as_str()).collect();
@@ -169,13 +186,35 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
             .with_hint(format!("known datasets: {}", names.join(", ")))
             .with_detail("flag", "--datasets"));
     }
+    Ok(datasets)
+}
+
+/// One shop's finished export.
+pub(super) struct Done {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub lines: Vec<summary::Line>,
+    pub note: &'static str,
+}
+
+/// Exports one shop into `out` (or the default directory), records it in the index and writes its
+/// `README.txt`; the caller reports it.
+pub(super) async fn export_one(
+    ctx: &Ctx<'_>,
+    platform: Arc<dyn crate::platform::Platform>,
+    shop: crate::platform::Shop,
+    args: &ExportArgs,
+    datasets: Vec<Dataset>,
+    out: Option<PathBuf>,
+) -> Result<Done> {
     let mut plan = ExportPlan {
-        dir: args.out.clone().unwrap_or_default(),
+        dir: out.clone().unwrap_or_default(),
         platform: platform.name().into(),
         profile: ctx.settings.profile.clone(),
-        shop: shop.clone(),
+        shop,
         datasets,
-        specs,
+        specs: platform.datasets(),
         range: TimeRange { since: args.since, until: args.until },
         format: args.format,
         fresh: args.fresh,
@@ -183,7 +222,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         concurrency: args.jobs.into(),
         commit_bytes: args.checkpoint_mib << 20,
     };
-    if args.out.is_none() {
+    if out.is_none() {
         let base = ctx.settings.profile_config.export_dir.clone().unwrap_or_else(|| PathBuf::from("."));
         plan.dir = default_dir(&base, &plan);
     }
@@ -192,7 +231,6 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         return Err(Error::usage(format!("--out {} names a file, not a directory", dir.display()))
             .with_hint("pass a new or empty directory to --out; nothing was written"));
     }
-    let started = Instant::now();
     let observer = ctx.ui.export_progress();
     let result = pipeline::run(platform.clone(), plan, observer.clone()).await;
     observer.clear();
@@ -207,7 +245,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         profile: manifest.profile.clone(),
         shop_id: manifest.shop.id.clone(),
         dir: index::absolute(&dir),
-        manifest_sha256: sha256,
+        manifest_sha256: sha256.clone(),
         started_at: manifest.started_at,
         finished_at: manifest.finished_at,
         verified: false,
@@ -221,8 +259,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
     })?;
     let lines = tokio::task::block_in_place(|| summary::read(&dir, &manifest, &platform.datasets()))?;
     crate::fsutil::write_atomic(&dir.join("README.txt"), summary::readme(&manifest, &lines).as_bytes())?;
-    report(ctx, &dir, &manifest, &lines, note, started.elapsed().as_secs_f64());
-    Ok(())
+    Ok(Done { dir, manifest, sha256, lines, note })
 }
 
 fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, lines: &[summary::Line], note: &str, secs: f64) {

@@ -1,5 +1,6 @@
 //! One file per subcommand: its `Args` (whose doc comment is the `--help` text) and its `run`.
 
+pub mod all_shops;
 pub mod auth;
 pub mod completions;
 pub mod disconnect;

@@ -22,6 +22,11 @@ pub struct StatusArgs {
     /// Only this shop (id or name)
     #[arg(long, value_name = "SHOP")]
     pub shop: Option<String>,
+
+    /// Every shop the profile can see (also what plain `status` shows, whatever the profile's
+    /// default shop)
+    #[arg(long, conflicts_with = "shop")]
+    pub all_shops: bool,
 }
 
 #[derive(Debug, Serialize)]

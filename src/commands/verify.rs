@@ -30,16 +30,21 @@ pub struct VerifyArgs {
     /// manifest lists each with the missing scope); disconnect still counts them as missing
     #[arg(long)]
     pub allow_unexported: bool,
+
+    /// DIR is an `export --all-shops` folder: verify every shop in it
+    #[arg(long)]
+    pub all_shops: bool,
 }
 
-/// Runs `verify`.
-pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
-    let report = match tokio::task::block_in_place(|| verify::verify(&args.dir, args.allow_unexported)) {
+/// Verifies one export and records the result in the export index (a failed or unreadable one
+/// stops being relied on).
+fn verify_one(ctx: &Ctx<'_>, dir: &std::path::Path, allow_unexported: bool) -> Result<Report> {
+    let report = match tokio::task::block_in_place(|| verify::verify(dir, allow_unexported)) {
         Ok(report) => report,
         Err(e) => {
             // A directory that cannot even be read (deleted, moved, not a directory) must stop
             // being relied on as much as a damaged one.
-            Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(&args.dir))?;
+            Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(dir))?;
             return Err(e);
         }
     };
@@ -50,7 +55,7 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
                 platform: manifest.platform.clone(),
                 profile: manifest.profile.clone(),
                 shop_id: manifest.shop.id.clone(),
-                dir: index::absolute(&args.dir),
+                dir: index::absolute(dir),
                 manifest_sha256: sha.clone(),
                 started_at: manifest.started_at,
                 finished_at: manifest.finished_at,
@@ -59,8 +64,54 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
             },
         )?;
     } else if !report.ok {
-        Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(&args.dir))?;
+        Index::mark_unverified(&ctx.settings.state_dir, &index::absolute(dir))?;
     }
+    Ok(report)
+}
+
+/// `verify --all-shops DIR`: every shop folder `DIR/index.json` lists.
+fn verify_all(ctx: &Ctx<'_>, args: &VerifyArgs) -> Result<()> {
+    let index = super::all_shops::read_index(&args.dir)?;
+    let mut shops = Vec::new();
+    let mut failed = Vec::new();
+    for shop in &index.shops {
+        let dir = args.dir.join(&shop.dir);
+        let report = if shop.ok { verify_one(ctx, &dir, args.allow_unexported).ok() } else { None };
+        let ok = report.as_ref().is_some_and(|r| r.ok);
+        if !ctx.ui.is_json() {
+            ctx.ui.print(&format!("{} ({})", shop.name, dir.display()));
+            match &report {
+                Some(r) => print_human(ctx, r),
+                None => ctx.ui.print("  ✗ the export of this shop did not finish or cannot be read"),
+            }
+        }
+        if !ok {
+            failed.push(shop.name.clone());
+        }
+        shops.push(serde_json::json!({"name": shop.name, "id": shop.id, "dir": dir.display().to_string(), "ok": ok,
+            "datasets": report.as_ref().map(|r| &r.datasets), "problems": report.as_ref().map(|r| &r.problems)}));
+    }
+    let doc = serde_json::json!({"schema_version": 1, "dir": args.dir.display().to_string(), "ok": failed.is_empty(), "shops": shops});
+    if failed.is_empty() {
+        ctx.ui.print_json(&doc);
+        return Ok(());
+    }
+    Err(Error::verification(format!(
+        "{} of {} shops did not verify: {}",
+        failed.len(),
+        index.shops.len(),
+        failed.join(", ")
+    ))
+    .with_hint("re-export the failed shops (`shopunlink export --all-shops` resumes them)")
+    .with_document(doc))
+}
+
+/// Runs `verify`.
+pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
+    if args.all_shops {
+        return verify_all(ctx, &args);
+    }
+    let report = verify_one(ctx, &args.dir, args.allow_unexported)?;
     print_human(ctx, &report);
     if report.ok {
         ctx.ui.print_json(&report);

@@ -139,3 +139,20 @@ fn a_newer_narrower_export_never_hides_an_older_complete_one() {
     assert_eq!(check["ok"], true, "{check}");
     assert!(plan["export"]["dir"].as_str().unwrap().ends_with("exp"), "relies on the complete export: {plan}");
 }
+
+#[test]
+fn every_shop_at_once_with_an_index_and_a_verify_of_them_all() {
+    let home = Home::new();
+    let doc = home.json(&["export", "--all-shops", "--out", "all", "--no-media"], 0);
+    let shops = doc["shops"].as_array().unwrap();
+    assert_eq!(shops.len(), 1, "{doc}");
+    let dir = home.join("all").join(shops[0]["dir"].as_str().unwrap());
+    assert!(dir.join("manifest.json").exists() && home.join("all/index.json").exists());
+    assert_eq!(home.json(&["verify", "--all-shops", "all"], 0)["ok"], true);
+    std::fs::write(dir.join("orders.ndjson"), "{}\n").unwrap();
+    let (code, _, err) = home.run(&["verify", "--all-shops", "all"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("Demo Crafts Co."), "names the shop: {err}");
+    assert_eq!(home.run(&["status", "--all-shops"]).0, 0);
+    assert_eq!(home.run(&["export", "--all-shops", "--shop", "x"]).0, 2, "one or the other");
+}

@@ -1083,3 +1083,22 @@ fn tiktok_a_signal_during_the_wait_keeps_the_receipt_and_ends_promptly() {
     let receipt: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
     assert_eq!(receipt["outcome"], "awaiting_owner");
 }
+
+#[test]
+fn tiktok_all_shops_exports_each_and_names_the_one_that_failed() {
+    // The fake lists a second shop whose data it refuses (cipher mismatch, 101000).
+    let fake = Fake::start(Config { second_shop: true, products: 20, ..Config::default() });
+    let home = Home::new();
+    let (code, out, err) = run(&home, &fake, &["export", "--all-shops", "--out", "all", "--no-media", "--json"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("Luna Outlet"), "the failed shop is named: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let shops = doc["shops"].as_array().unwrap();
+    let ok: Vec<_> = shops.iter().filter(|s| s["ok"] == true).collect();
+    assert_eq!(ok.len(), 1, "the other shop is complete: {doc}");
+    let first = home.join("all").join(ok[0]["dir"].as_str().unwrap());
+    assert_eq!(
+        lines(&home, first.strip_prefix(home.path()).unwrap().to_str().unwrap(), "orders"),
+        fake.records("orders", None, None)
+    );
+}
