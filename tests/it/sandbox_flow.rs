@@ -445,3 +445,39 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
     let doctor = home.json(&["doctor"], 1);
     assert!(doctor.to_string().contains("wrong second-factor code"), "{doctor}");
 }
+
+/// At a real terminal (a pseudo-terminal from `script`), a typo in the handle asks again and an
+/// empty answer cancels with exit 3, nothing changed. Skipped where `script` is not installed.
+#[cfg(unix)]
+#[test]
+fn a_typo_at_the_handle_prompt_asks_again_and_empty_cancels() {
+    use std::io::Write;
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        return;
+    }
+    let home = Home::new();
+    let bin = assert_cmd::cargo::cargo_bin("shopunlink");
+    let line = format!("{} disconnect @democrafts.deals --allow-unexported --allow-pending-funds", bin.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("SHOPUNLINK_HOME", home.path())
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for answer in ["wrong\r", "\r"] {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        stdin.write_all(answer.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("not @democrafts.deals; try again") && text.contains("cancelled"), "{text}");
+    assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
+}
