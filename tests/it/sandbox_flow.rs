@@ -453,7 +453,7 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
 fn a_typo_at_the_handle_prompt_asks_again_and_empty_cancels() {
     use std::io::Write;
     if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        // No `script` on this machine: nothing to drive a pseudo-terminal with.
         return;
     }
     let home = Home::new();
