@@ -135,7 +135,12 @@ impl Ui {
     /// Writes the JSON document to stdout (only under `--json`).
     pub fn print_json<T: Serialize>(&self, doc: &T) {
         if self.json {
-            let text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            let mut value = serde_json::to_value(doc).unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
+            // Fields are only ever added: a run that had to replace the environment's tokens says so.
+            if let Some(fields) = value.as_object_mut().filter(|_| crate::credentials::tokens_rotated()) {
+                fields.insert("tokens_rotated".into(), true.into());
+            }
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
             self.print_raw(&format!("{text}\n"));
         }
     }

@@ -66,6 +66,25 @@ impl Source {
     }
 }
 
+static ROTATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once this run replaced tokens that came from the environment (which cannot be written
+/// back): `--json` documents then say `"tokens_rotated": true`.
+pub fn tokens_rotated() -> bool {
+    ROTATED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Records that the environment's tokens were replaced during this run.
+pub fn note_tokens_rotated() {
+    ROTATED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Where a profile's rotated environment tokens are kept (0600) for the user to carry to their
+/// CI secrets or pipe into `auth login --with-token`.
+pub fn rotated_path(state_dir: &std::path::Path, profile: &str) -> std::path::PathBuf {
+    state_dir.join("credentials").join(format!("{profile}.rotated-tokens"))
+}
+
 /// Everything a platform needs to call its API on the user's behalf.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credentials {

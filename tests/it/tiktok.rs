@@ -1102,3 +1102,32 @@ fn tiktok_all_shops_exports_each_and_names_the_one_that_failed() {
         fake.records("orders", None, None)
     );
 }
+
+/// Tokens from the environment that TikTok replaces mid-run cannot be written back: the run says
+/// so (stderr and `"tokens_rotated": true`), keeps the new pair in a 0600 file, and
+/// `auth login --with-token` stores that pair.
+#[test]
+fn tiktok_rotated_env_tokens_are_kept_said_and_can_be_stored() {
+    let fake = Fake::start(Config { expire_token_after: Some(5), ..Config::default() });
+    let home = Home::new();
+    let (code, out, err) =
+        run(&home, &fake, &["export", "--out", "exp", "--no-media", "--datasets", "orders", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["tokens_rotated"], true, "{doc}");
+    assert!(err.contains("replaced the tokens") && err.contains("rotated-tokens"), "{err}");
+    for secret in [fake_tiktok::REFRESHED_ACCESS_TOKEN, fake_tiktok::REFRESHED_REFRESH_TOKEN] {
+        assert!(!out.contains(secret) && !err.contains(secret), "a token was printed");
+    }
+    let kept = home.join("state/credentials/default.rotated-tokens");
+    #[cfg(unix)]
+    assert_eq!(mode(&kept), 0o600);
+    let pair = std::fs::read_to_string(&kept).expect("kept pair");
+    assert!(pair.contains(fake_tiktok::REFRESHED_REFRESH_TOKEN), "the new refresh token is kept");
+    let login = stored_cmd(&home, &fake, &["auth", "login", "--with-token", "--insecure-storage"]);
+    let (code, _, err) = run_with_stdin(login, &pair);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(stored_source(&home, &fake), "file");
+    let stored = std::fs::read_to_string(credentials_file(&home)).expect("stored");
+    assert!(stored.contains(fake_tiktok::REFRESHED_REFRESH_TOKEN), "the pair is what was stored");
+}

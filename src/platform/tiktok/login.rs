@@ -21,9 +21,44 @@ pub async fn login(ctx: &PlatformContext, io: &dyn Interaction, options: &LoginO
     } else {
         io.prompt_secret("Redirect URL or code", "--with-token (and pipe the URL in)")?
     };
+    if options.with_token && pasted.expose().trim_start().starts_with('{') {
+        return token_pair(&app_key, &app_secret, &pasted);
+    }
     let expected = (!options.with_token).then_some(state.as_str());
     let code = auth_code(&pasted, expected)?;
     token::exchange_auth_code(&settings, &app_key, &app_secret, code.expose()).await
+}
+
+/// A token pair piped in as JSON (`{"access_token", "refresh_token", ...}`), as a run whose
+/// environment tokens were rotated keeps it: stored like the tokens of a login.
+fn token_pair(app_key: &str, app_secret: &Secret, pasted: &Secret) -> Result<Credentials> {
+    #[derive(serde::Deserialize)]
+    struct Pair {
+        access_token: String,
+        refresh_token: Option<String>,
+        #[serde(default)]
+        access_token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[serde(default)]
+        refresh_token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    let pair: Pair = serde_json::from_str(pasted.expose()).map_err(|_| {
+        Error::usage("standard input is JSON but not a token pair").with_hint(
+            "pipe the file a rotated run kept (state/credentials/<profile>.rotated-tokens), or the redirect URL",
+        )
+    })?;
+    if pair.access_token.trim().is_empty() {
+        return Err(Error::usage("the token pair has an empty access_token"));
+    }
+    Ok(Credentials {
+        app_key: app_key.to_owned(),
+        app_secret: app_secret.clone(),
+        access_token: Secret::new(pair.access_token),
+        refresh_token: pair.refresh_token.map(Secret::new),
+        access_token_expires_at: pair.access_token_expires_at,
+        refresh_token_expires_at: pair.refresh_token_expires_at,
+        scopes: Vec::new(),
+        seller_name: None,
+    })
 }
 
 /// App key and secret: from the environment, else a prompt. Never a flag.

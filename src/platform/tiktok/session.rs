@@ -60,6 +60,8 @@ pub struct Session {
     disconnected: AtomicBool,
     /// The lock file that serialises refreshes of this profile across processes.
     refresh_lock: Option<PathBuf>,
+    /// Where rotated environment tokens are kept (under the state directory).
+    rotated_file: Option<PathBuf>,
 }
 
 /// The hint for every "log in again" situation.
@@ -81,6 +83,7 @@ impl Session {
             forgotten: AtomicBool::new(false),
             disconnected: AtomicBool::new(false),
             refresh_lock: None,
+            rotated_file: None,
         }
     }
 
@@ -89,7 +92,38 @@ impl Session {
         let name: String =
             self.profile.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
         self.refresh_lock = Some(state_dir.join("locks").join(format!("tiktok-refresh-{name}.lock")));
+        self.rotated_file = Some(crate::credentials::rotated_path(state_dir, &self.profile));
         self
+    }
+
+    /// Tokens from the environment were just replaced: the old refresh token may stop working,
+    /// and the environment cannot be written. Keep the new pair in a 0600 file, say where, and
+    /// mark the run so `--json` says `tokens_rotated`.
+    fn keep_rotated(&self, fresh: &Credentials) {
+        crate::credentials::note_tokens_rotated();
+        let Some(path) = &self.rotated_file else { return };
+        let pair = serde_json::json!({
+            "access_token": fresh.access_token.expose(),
+            "refresh_token": fresh.refresh_token.as_ref().map(|t| t.expose()),
+            "access_token_expires_at": fresh.access_token_expires_at,
+            "refresh_token_expires_at": fresh.refresh_token_expires_at,
+        });
+        let saved = path
+            .parent()
+            .map_or(Ok(()), crate::fsutil::create_private_dir)
+            .and_then(|()| crate::fsutil::write_atomic(path, pair.to_string().as_bytes()));
+        match saved {
+            Ok(()) => tracing::warn!(
+                "TikTok replaced the tokens given in SHOPUNLINK_TIKTOK_ACCESS_TOKEN/_REFRESH_TOKEN; the old refresh \
+                 token may no longer work. The new pair is in {} (0600): update the CI secrets from it, or pipe it \
+                 into `shopunlink auth login --platform tiktok --with-token` to store it",
+                path.display()
+            ),
+            Err(e) => tracing::warn!(
+                "TikTok replaced the tokens given in the environment, and the new pair could not be kept ({e}); \
+                 log in again after this run"
+            ),
+        }
     }
 
     /// The error for a profile without credentials.
@@ -157,11 +191,16 @@ impl Session {
         if fresh.scopes.is_empty() {
             fresh.scopes = current.scopes.clone();
         }
+        let rotated = self.store.source() == Source::Env
+            && fresh.refresh_token.as_ref().is_some_and(|t| t.expose() != refresh_token.expose());
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
         }
         if fresh.seller_name.is_none() {
             fresh.seller_name = current.seller_name.clone();
+        }
+        if rotated {
+            self.keep_rotated(&fresh);
         }
         // Tokens forgotten by a disconnect stay forgotten: the new ones live in memory only.
         if !self.forgotten.load(Ordering::SeqCst)
