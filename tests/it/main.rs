@@ -7,6 +7,7 @@ mod chaos;
 mod common;
 mod doctor;
 mod fake_tiktok;
+mod fuzz;
 mod links;
 mod plugins;
 mod resume;
