@@ -56,8 +56,16 @@ fn export_with_binary(fake: &Fake, home: &Path, rate_limit: Option<u32>) -> Dura
         std::fs::write(home.join("config.toml"), format!("[profiles.default]\nrate_limit = {rate}\n")).expect("config");
     }
     let started = Instant::now();
-    let status = Command::new(BIN)
-        .args(["--platform", "tiktok", "export", "--out", "exp", "--fresh"])
+    let status = binary(fake, home, &["export", "--out", "exp", "--fresh"]).status().expect("runs");
+    assert!(status.success(), "export failed: {status}");
+    started.elapsed()
+}
+
+/// `shopunlink --platform tiktok ARGS` against `fake` in `home`, quiet, credentials from the env.
+fn binary(fake: &Fake, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--platform", "tiktok"])
+        .args(args)
         .env("SHOPUNLINK_HOME", home)
         .env("CI", "1")
         .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
@@ -67,11 +75,8 @@ fn export_with_binary(fake: &Fake, home: &Path, rate_limit: Option<u32>) -> Dura
         .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
         .current_dir(home)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("runs");
-    assert!(status.success(), "export failed: {status}");
-    started.elapsed()
+        .stderr(Stdio::null());
+    cmd
 }
 
 fn platform(fake: &Fake, rate_limit: u32) -> Tiktok {
@@ -215,18 +220,7 @@ fn product_details_2000() {
     let fake = Fake::start(config);
     let home = tempfile::tempdir().expect("home");
     let started = Instant::now();
-    let status = Command::new(BIN)
-        .args(["--platform", "tiktok", "export", "--out", "exp", "--datasets", "product_details"])
-        .env("SHOPUNLINK_HOME", home.path())
-        .env("CI", "1")
-        .env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
-        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
-        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
-        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
-        .current_dir(home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let status = binary(&fake, home.path(), &["export", "--out", "exp", "--datasets", "product_details"])
         .status()
         .expect("runs");
     assert!(status.success(), "export failed: {status}");

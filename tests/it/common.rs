@@ -114,3 +114,17 @@ pub fn export_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// The ten datasets of a TikTok-shaped shop (TikTok and the sandbox), in export order (SPEC §8).
+pub const DATASETS: [&str; 10] = [
+    "orders",
+    "products",
+    "statements",
+    "statement_transactions",
+    "payments",
+    "withdrawals",
+    "returns",
+    "cancellations",
+    "product_details",
+    "affiliate_orders",
+];

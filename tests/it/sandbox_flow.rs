@@ -63,21 +63,7 @@ fn export_then_verify_passes_and_files_are_private() {
     assert_eq!(doc["complete"], true);
     assert_eq!(doc["schema_version"], 1);
     let names: Vec<_> = doc["datasets"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        [
-            "orders",
-            "products",
-            "statements",
-            "statement_transactions",
-            "payments",
-            "withdrawals",
-            "returns",
-            "cancellations",
-            "product_details",
-            "affiliate_orders"
-        ]
-    );
+    assert_eq!(names, crate::common::DATASETS);
     assert_eq!(doc["datasets"][0]["records"], 3000);
     let report = home.json(&["verify", dir.to_str().unwrap()], 0);
     assert_eq!(report["ok"], true);

@@ -14,21 +14,9 @@ use shopunlink::platform::{Grant, Platform, PlatformContext, PlatformSettings};
 
 #[cfg(unix)]
 use crate::common::mode;
-use crate::common::{Home, run_cmd, run_with_stdin};
+use crate::common::{DATASETS, Home, run_cmd, run_with_stdin};
 use crate::fake_tiktok::{self, Config, Fake};
 
-const DATASETS: [&str; 10] = [
-    "orders",
-    "products",
-    "statements",
-    "statement_transactions",
-    "payments",
-    "withdrawals",
-    "returns",
-    "cancellations",
-    "product_details",
-    "affiliate_orders",
-];
 /// Every secret the fake hands out; none may ever reach stderr or stdout.
 const SECRETS: [&str; 5] = [
     fake_tiktok::APP_SECRET,
@@ -41,9 +29,14 @@ const SECRETS: [&str; 5] = [
 /// `shopunlink --platform tiktok ARGS` against `fake` with the app identity (key and secret) in
 /// the environment, fast retries, and no tokens yet.
 fn app_cmd(home: &Home, fake: &Fake, args: &[&str]) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(app_std_cmd(home, fake, args))
+}
+
+/// [`app_cmd`] as a plain `std::process::Command`, for tests that spawn, kill or signal it.
+fn app_std_cmd(home: &Home, fake: &Fake, args: &[&str]) -> std::process::Command {
     let mut all = vec!["--platform", "tiktok"];
     all.extend_from_slice(args);
-    let mut cmd = home.cmd(&all);
+    let mut cmd = home.std_cmd(&all);
     cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
         .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
         .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
@@ -736,14 +729,10 @@ async fn tiktok_a_redirect_is_refused_and_the_token_never_leaves() {
 fn tiktok_a_killed_windowed_export_resumes_to_the_same_records() {
     let fake =
         Fake::start(Config { orders: 12_000, page_len: 100, latency: Duration::from_millis(3), ..Config::default() });
-    let args = ["--platform", "tiktok", "export", "--out", "exp", "--checkpoint-mib", "1"];
+    let args = ["export", "--out", "exp", "--checkpoint-mib", "1"];
     let spawn = |home: &Home| {
-        let mut cmd = home.std_cmd(&args);
-        cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
-            .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
-            .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
-            .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-            .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        let mut cmd = app_std_cmd(home, &fake, &args);
+        cmd.env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         cmd.spawn().expect("spawn")
@@ -996,16 +985,9 @@ fn tiktok_a_kill_while_pictures_download_resumes_byte_identical() {
     let (home, clean) = (Home::new(), Home::new());
     let args = ["export", "--out", "exp", "--datasets", "product_details,orders"];
     assert_eq!(run(&clean, &fake, &args).0, 0);
-    let mut all = vec!["--platform", "tiktok"];
-    all.extend_from_slice(&args);
-    let mut cmd = home.std_cmd(&all);
-    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
-        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
-        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
-        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-        .env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
-        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN)
-        .env("SHOPUNLINK_TIKTOK_RETRY_BASE_MS", "2");
+    let mut cmd = app_std_cmd(&home, &fake, &args);
+    cmd.env("SHOPUNLINK_TIKTOK_ACCESS_TOKEN", fake_tiktok::ACCESS_TOKEN)
+        .env("SHOPUNLINK_TIKTOK_REFRESH_TOKEN", fake_tiktok::REFRESH_TOKEN);
     let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn");
     let started = Instant::now();
     // Kill once some pictures are kept but not all (40 products: about 70 pictures, 40 ms each, four at a time).
@@ -1057,15 +1039,9 @@ fn tiktok_a_signal_during_the_wait_keeps_the_receipt_and_ends_promptly() {
     login_export_verify(&home, &fake, &exports.path().join("exp"));
     let handle = format!("@app-{}", fake_tiktok::APP_KEY);
     let otp = crate::common::totp_code(TOTP_SECRET);
-    let args = ["--platform", "tiktok", "disconnect", &handle, "--yes", "--allow-pending-funds", "--wait", "2m"];
-    let mut cmd = home.std_cmd(&args);
-    cmd.env("SHOPUNLINK_TIKTOK_API_BASE", fake.api_base())
-        .env("SHOPUNLINK_TIKTOK_AUTH_BASE", fake.auth_base())
-        .env("SHOPUNLINK_TIKTOK_APP_KEY", fake_tiktok::APP_KEY)
-        .env("SHOPUNLINK_TIKTOK_APP_SECRET", fake_tiktok::APP_SECRET)
-        .env("SHOPUNLINK_KEYRING", "none")
-        .env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET)
-        .env("SHOPUNLINK_OTP", &otp);
+    let args = ["disconnect", &handle, "--yes", "--allow-pending-funds", "--wait", "2m"];
+    let mut cmd = app_std_cmd(&home, &fake, &args);
+    cmd.env("SHOPUNLINK_KEYRING", "none").env("SHOPUNLINK_TOTP_SECRET", TOTP_SECRET).env("SHOPUNLINK_OTP", &otp);
     let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let started = Instant::now();
     while !fake.webhooks().is_empty() {
