@@ -182,7 +182,7 @@ impl Ui {
             dialoguer::Input::<String>::new().with_prompt(question).allow_empty(true).interact_text_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
+        answer.map_err(prompt_error)
     }
 
     /// Asks a yes/no question (default no). Without a terminal, fails with exit 2 naming `flag`.
@@ -193,7 +193,7 @@ impl Ui {
             dialoguer::Confirm::new().with_prompt(question).default(false).interact_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
+        answer.map_err(prompt_error)
     }
 
     /// Asks for a one-time code of `digits` digits, shown as typed (it is void once used, and a
@@ -215,9 +215,7 @@ impl Ui {
                 .interact_text_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer
-            .map(|a| a.trim().replace(' ', ""))
-            .map_err(|e| Error::internal("cannot read from the terminal").with_cause(e))
+        answer.map(|a| a.trim().replace(' ', "")).map_err(prompt_error)
     }
 
     /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
@@ -228,7 +226,7 @@ impl Ui {
             dialoguer::Password::new().with_prompt(question).allow_empty_password(true).interact_on(&Term::stderr())
         });
         interrupt::set_in_prompt(false);
-        answer.map_err(|e| Error::internal("cannot read from the terminal").with_source(e))
+        answer.map_err(prompt_error)
     }
 
     /// Reads all of standard input (for `--with-token`), trimmed. Only ever used when the user
@@ -283,6 +281,20 @@ impl ExportProgress {
         if let Some(m) = &self.multi {
             let _ = m.clear();
         }
+    }
+}
+
+/// What a failed prompt means: Ctrl-C (the read was interrupted) is exit 130 with the terminal
+/// restored, end of input (Ctrl-D) is a "no" (exit 3), anything else a terminal failure.
+fn prompt_error(e: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = &e;
+    match io.kind() {
+        std::io::ErrorKind::Interrupted => {
+            let _ = Term::stderr().show_cursor();
+            Error::interrupted("interrupted at the prompt; nothing was changed")
+        }
+        std::io::ErrorKind::UnexpectedEof => Error::cancelled("no answer (end of input); nothing was changed"),
+        _ => Error::internal("cannot read from the terminal").with_source(e),
     }
 }
 

@@ -93,6 +93,45 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// The preflight of the job's link against the export index as it is now.
+async fn preflight_of(
+    job: &Job<'_>,
+    readiness: &crate::platform::Readiness,
+    overrides: Overrides,
+) -> Result<Preflight> {
+    let index = Index::load(&job.ctx.settings.state_dir)?;
+    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await;
+    Ok(preflight::run(&job.shop, Some(&job.link), readiness, &index, job.platform.as_ref(), overrides, &changed))
+}
+
+/// At a terminal, when the only thing in the way is the missing export, offers to make it now
+/// (export, then verify) so the seller can go on with the same command. True when it did.
+async fn offer_export(job: &Job<'_>, pre: &Preflight) -> Result<bool> {
+    let ui = job.ctx.ui;
+    let blockers: Vec<_> = pre.blockers().collect();
+    if !ui.is_interactive() || blockers.len() != 1 || blockers[0].code != "no_export" {
+        return Ok(false);
+    }
+    let question = format!("{}. Export everything from {} and verify it now?", blockers[0].message, job.shop.name);
+    if !ui.ask_yes_no(&question, "--allow-unexported")? {
+        return Ok(false);
+    }
+    let platform: std::sync::Arc<dyn Platform> = std::sync::Arc::from(job.ctx.platform()?);
+    let args = super::export::ExportArgs::defaults();
+    let datasets: Vec<_> = platform.datasets().iter().map(|d| d.name).collect();
+    let done = super::export::export_one(job.ctx, platform, job.shop.clone(), &args, datasets, None).await?;
+    super::verify::verify_one(job.ctx, &done.dir, false)?;
+    ui.note(&format!("✓ exported and verified into {}; going on with the disconnect", done.dir.display()));
+    Ok(true)
+}
+
+/// "step 3 of 7: plan", on stderr for a person following along (not under --json).
+fn step(ui: &Ui, n: u8, what: &str) {
+    if !ui.is_json() {
+        ui.note(&ui.paint_err(Style::Dim, &format!("step {n} of 7: {what}")));
+    }
+}
+
 /// How long a signalled disconnect may take to stop cleanly before the process exits.
 const STOP_GRACE_SECS: u64 = 5;
 
@@ -175,6 +214,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
+    step(ctx.ui, 1, "find the link");
     let link = match locate::find(&shop, &args.link) {
         Ok(link) => link.clone(),
         // A link the platform no longer lists may be one this tool removed (an affiliate creator
@@ -192,15 +232,16 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         return owner_step(&job, args.owner_done, None).await;
     }
     let readiness = job.platform.readiness(&job.shop).await?;
-    let index = Index::load(&ctx.settings.state_dir)?;
     let overrides = Overrides {
         unexported: args.allow_unexported,
         pending_funds: args.allow_pending_funds,
         emergency: args.emergency,
     };
-    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await;
-    let pre =
-        preflight::run(&job.shop, Some(&job.link), &readiness, &index, job.platform.as_ref(), overrides, &changed);
+    step(ctx.ui, 2, "preflight checks");
+    let mut pre = preflight_of(&job, &readiness, overrides).await?;
+    if !args.dry_run && offer_export(&job, &pre).await? {
+        pre = preflight_of(&job, &readiness, overrides).await?;
+    }
     print_preflight(ctx.ui, &pre);
     let plan = plan::build(job.platform.as_ref(), &job.shop, &job.link, &ctx.settings.state_dir, !args.yes);
     if args.dry_run {
@@ -217,8 +258,11 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     if job.link.disconnect == DisconnectMode::Support {
         return support_request(&job, &pre, plan);
     }
+    step(ctx.ui, 3, "the plan");
     print_plan(ctx.ui, &job.link, &plan);
+    step(ctx.ui, 4, "confirm");
     confirm::confirm(ctx.ui, &job.link, args.yes).map_err(|e| job.stopped(e))?;
+    step(ctx.ui, 5, "second factor");
     let otp = args.otp.map(Secret::new).or_else(|| ctx.settings.otp.clone());
     let totp = crate::credentials::totp::ProfileTotp::new(ctx.credential_chain(), ctx.settings);
     let local: &dyn second_factor::LocalFactor = &totp;
@@ -239,6 +283,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         );
     }
     let _critical = Critical::enter();
+    step(ctx.ui, 6, "disconnect");
     let outcome =
         execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
     if !outcome.manual_steps.is_empty() {
@@ -251,6 +296,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         return owner_step(&job, args.owner_done, Some(receipt)).await;
     }
     let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
+    step(ctx.ui, 7, "check it is gone and write the receipt");
     let checked = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await;
     let guided = job.link.disconnect == DisconnectMode::Guided;
     // A guided disconnect has already forgotten the tokens, so a rerun could not finish its

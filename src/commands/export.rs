@@ -78,6 +78,25 @@ pub struct ExportArgs {
     pub checkpoint_mib: u64,
 }
 
+impl ExportArgs {
+    /// The arguments of a plain `shopunlink export` (every dataset, NDJSON, default directory).
+    pub fn defaults() -> ExportArgs {
+        ExportArgs {
+            shop: None,
+            all_shops: false,
+            out: None,
+            datasets: Vec::new(),
+            since: None,
+            until: None,
+            format: Format::Ndjson,
+            fresh: false,
+            no_media: false,
+            jobs: 4,
+            checkpoint_mib: 64,
+        }
+    }
+}
+
 fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }

@@ -38,7 +38,7 @@ pub struct VerifyArgs {
 
 /// Verifies one export and records the result in the export index (a failed or unreadable one
 /// stops being relied on).
-fn verify_one(ctx: &Ctx<'_>, dir: &std::path::Path, allow_unexported: bool) -> Result<Report> {
+pub(super) fn verify_one(ctx: &Ctx<'_>, dir: &std::path::Path, allow_unexported: bool) -> Result<Report> {
     let report = match tokio::task::block_in_place(|| verify::verify(dir, allow_unexported)) {
         Ok(report) => report,
         Err(e) => {
