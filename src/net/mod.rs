@@ -141,7 +141,7 @@ pub fn checked(name: &str, raw: &str) -> Result<Url> {
     let url = Url::parse(raw).map_err(|e| {
         Error::usage(format!("{name} {raw:?} is not a URL"))
             .with_cause(e)
-            .with_hint("e.g. https://open-api.tiktokglobalshop.com")
+            .with_hint("a base URL such as https://api.example.com (plain http only to this machine)")
     })?;
     let loopback = is_loopback(&url);
     match url.scheme() {
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn http_only_for_loopback() {
-        assert!(checked("api", "https://open-api.tiktokglobalshop.com").is_ok());
+        assert!(checked("api", "https://api.example.com").is_ok());
         assert!(checked("api", "http://127.0.0.1:8080").is_ok());
         assert!(checked("api", "http://[::1]:8080").is_ok());
         assert!(checked("api", "http://localhost:1").is_ok());
