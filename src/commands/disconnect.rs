@@ -100,8 +100,8 @@ async fn preflight_of(
     overrides: Overrides,
 ) -> Result<Preflight> {
     let index = Index::load(&job.ctx.settings.state_dir)?;
-    let changed = preflight::changed_since_export(job.platform.as_ref(), &job.shop, &index).await;
-    Ok(preflight::run(&job.shop, Some(&job.link), readiness, &index, job.platform.as_ref(), overrides, &changed))
+    let export = preflight::find_export(job.platform.as_ref(), &job.shop, &index).await;
+    Ok(preflight::run(&job.shop, Some(&job.link), readiness, &export, job.platform.as_ref(), overrides))
 }
 
 /// At a terminal, when the only thing in the way is the missing export, offers to make it now

@@ -79,21 +79,12 @@ pub struct ExportArgs {
 }
 
 impl ExportArgs {
-    /// The arguments of a plain `shopunlink export` (every dataset, NDJSON, default directory).
+    /// The arguments of a plain `shopunlink export`, from the same definitions as the command
+    /// line, so the defaults cannot drift apart.
     pub fn defaults() -> ExportArgs {
-        ExportArgs {
-            shop: None,
-            all_shops: false,
-            out: None,
-            datasets: Vec::new(),
-            since: None,
-            until: None,
-            format: Format::Ndjson,
-            fresh: false,
-            no_media: false,
-            jobs: 4,
-            checkpoint_mib: 64,
-        }
+        use clap::{Args as _, FromArgMatches as _};
+        let matches = ExportArgs::augment_args(clap::Command::new("export")).get_matches_from(["export"]);
+        ExportArgs::from_arg_matches(&matches).expect("the export arguments parse with no flags")
     }
 }
 

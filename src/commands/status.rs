@@ -121,9 +121,9 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     let kinds = platform.link_kinds();
     for shop in shops {
         let readiness = platform.readiness(&shop).await?;
-        let changed = preflight::changed_since_export(platform.as_ref(), &shop, &index).await;
+        let export = preflight::find_export(platform.as_ref(), &shop, &index).await;
         let checks_for = |link: Option<&Link>| {
-            preflight::run(&shop, link, &readiness, &index, platform.as_ref(), Overrides::default(), &changed).checks
+            preflight::run(&shop, link, &readiness, &export, platform.as_ref(), Overrides::default()).checks
         };
         let last_export = index.latest(platform.name(), &shop.id).map(|e| LastExport {
             dir: e.dir.display().to_string(),

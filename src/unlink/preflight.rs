@@ -94,7 +94,7 @@ fn check(
 /// verified, cover the whole shop (every dataset, no time window), and every file must still have
 /// its recorded size. Full re-hashing is `verify`'s job; this catches a partial export, a later
 /// edit or a deleted file at the moment it matters.
-fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: &SinceExport) -> Option<String> {
+fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset]) -> Option<String> {
     let dir = entry.dir.display();
     if !entry.verified {
         return Some(format!("the export in {dir} has not been verified"));
@@ -102,15 +102,6 @@ fn export_problem(entry: &Entry, shop: &Shop, datasets: &[Dataset], changed: &Si
     if let Some(changed) = shop.data_changed_at.filter(|c| entry.started_at < *c) {
         let at = changed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         return Some(format!("the shop's data changed at {at} after the last export (in {dir}) began"));
-    }
-    match changed {
-        SinceExport::Changed => {
-            return Some(format!("the shop has new or updated records since the last export (in {dir}) began"));
-        }
-        SinceExport::CheckFailed(why) => {
-            return Some(format!("could not check whether the shop changed since the export in {dir} began: {why}"));
-        }
-        SinceExport::Unknown | SinceExport::Unchanged => {}
     }
     let bytes = match std::fs::read(entry.dir.join(manifest::FILE)) {
         Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == entry.manifest_sha256 => bytes,
@@ -158,12 +149,11 @@ pub enum SinceExport {
     CheckFailed(String),
 }
 
-/// Asks the platform whether the shop changed after the latest export of it began, when the shop
-/// does not say when its data last changed; an unverified export fails preflight anyway, so it
-/// costs no requests.
-pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> SinceExport {
-    let latest = best_export(index, platform, shop);
-    let Some(entry) = latest.filter(|e| e.verified && shop.data_changed_at.is_none()) else {
+/// What the platform says of the shop's records since `entry` began, when the shop does not say
+/// when its data last changed; an unverified export fails preflight anyway, so it costs no
+/// requests.
+async fn changed_since(platform: &dyn Platform, shop: &Shop, entry: Option<&Entry>) -> SinceExport {
+    let Some(entry) = entry.filter(|e| e.verified && shop.data_changed_at.is_none()) else {
         return SinceExport::Unknown;
     };
     match platform.changed_since(shop, entry.started_at).await {
@@ -174,31 +164,54 @@ pub async fn changed_since_export(platform: &dyn Platform, shop: &Shop, index: &
     }
 }
 
-/// The export the preflight relies on: the newest verified export that covers the whole shop (a
-/// newer export of only some datasets or a time window never hides an older complete one), else
-/// the newest one, whose problem is then reported.
-fn best_export<'i>(index: &'i Index, platform: &dyn Platform, shop: &Shop) -> Option<&'i Entry> {
+/// The export the preflight relies on, with what is wrong with it: the newest verified export
+/// that covers the whole shop (a newer export of only some datasets or a time window never hides
+/// an older complete one), else the newest one and its problem. Each manifest is read once.
+fn best_export<'i>(index: &'i Index, platform: &dyn Platform, shop: &Shop) -> Option<(&'i Entry, Option<String>)> {
     let datasets: Vec<Dataset> = platform.datasets().iter().map(|d| d.name).collect();
     let mut candidates: Vec<&Entry> =
         index.exports.iter().filter(|e| e.platform == platform.name() && e.shop_id == shop.id).collect();
     candidates.sort_by_key(|e| std::cmp::Reverse((e.verified, e.finished_at)));
-    let whole = candidates.iter().find(|e| export_problem(e, shop, &datasets, &SinceExport::Unknown).is_none());
-    whole.or(candidates.first()).copied()
+    let mut newest = None;
+    for e in candidates {
+        let problem = export_problem(e, shop, &datasets);
+        if problem.is_none() {
+            return Some((e, None));
+        }
+        newest.get_or_insert((e, problem));
+    }
+    newest
 }
 
-fn export_check(
-    index: &Index,
-    platform: &dyn Platform,
-    shop: &Shop,
-    overrides: Overrides,
-    changed: &SinceExport,
-) -> (Check, Option<Entry>) {
-    let latest = best_export(index, platform, shop);
-    let datasets: Vec<Dataset> = platform.datasets().iter().map(|d| d.name).collect();
-    let problem = match latest {
+/// The export check of a shop, before any override: worked out once per shop (it reads and
+/// hashes manifests and may ask the platform) and shared by the checks of every link.
+#[derive(Debug, Clone)]
+pub struct ExportFinding {
+    check: Check,
+    entry: Option<Entry>,
+}
+
+/// Finds the export the preflight of `shop` relies on, and whether it still covers the shop.
+pub async fn find_export(platform: &dyn Platform, shop: &Shop, index: &Index) -> ExportFinding {
+    let best = best_export(index, platform, shop);
+    let changed = changed_since(platform, shop, best.as_ref().map(|(e, _)| *e)).await;
+    let problem = match &best {
         None => Some("no export of this shop yet".to_owned()),
-        Some(e) => export_problem(e, shop, &datasets, changed),
+        Some((_, Some(p))) => Some(p.clone()),
+        Some((e, None)) => {
+            let dir = e.dir.display();
+            match &changed {
+                SinceExport::Changed => {
+                    Some(format!("the shop has new or updated records since the last export (in {dir}) began"))
+                }
+                SinceExport::CheckFailed(why) => {
+                    Some(format!("could not check whether the shop changed since the export in {dir} began: {why}"))
+                }
+                SinceExport::Unknown | SinceExport::Unchanged => None,
+            }
+        }
     };
+    let latest = best.map(|(e, _)| e);
     let hint = match (&problem, latest) {
         (Some(_), Some(e)) if !e.verified => format!("run `shopunlink verify {}`", e.dir.display()),
         // Past the arm above the export is verified, and the question is only asked where the shop
@@ -214,7 +227,7 @@ fn export_check(
         format!("verified export in {} (finished {})", e.dir.display(), e.finished_at.format("%Y-%m-%d %H:%M UTC"))
     });
     let entry = if ok { latest.cloned() } else { None };
-    (check("no_export", ok, Severity::Blocker, message, (!ok).then_some(hint), overrides.unexported), entry)
+    ExportFinding { check: check("no_export", ok, Severity::Blocker, message, (!ok).then_some(hint), false), entry }
 }
 
 /// What the checks apply to: one link's kind, or (for `status`) every kind still linked.
@@ -242,7 +255,7 @@ fn severity(blocks: bool) -> Severity {
 }
 
 /// Runs every check for disconnecting `link` (or, with `None`, for the shop as a whole, as
-/// `status` shows it). `changed` is [`changed_since_export`]'s answer.
+/// `status` shows it). `export` is [`find_export`]'s answer for the shop.
 ///
 /// Which checks block depends on the link's kind, as the platform describes it (SPEC §6):
 /// money only where the kind moves money, open orders only where it moves buyers, and the
@@ -252,14 +265,15 @@ pub fn run(
     shop: &Shop,
     link: Option<&Link>,
     readiness: &Readiness,
-    index: &Index,
+    export: &ExportFinding,
     platform: &dyn Platform,
     overrides: Overrides,
-    changed: &SinceExport,
 ) -> Preflight {
     let kinds = platform.link_kinds();
     let applies = applies(shop, link, &kinds);
-    let (mut export, entry) = export_check(index, platform, shop, overrides, changed);
+    let entry = export.entry.clone();
+    let mut export = export.check.clone();
+    export.overridden = !export.ok && overrides.unexported;
     if !export.ok && overrides.emergency && applies.emergency {
         export.overridden = true;
         export.message = format!("{} (skipped: --emergency)", export.message);

@@ -33,6 +33,9 @@ use crate::error::{Error, Result};
 /// Records per page (TikTok's maximum is 100; the sandbox pages bigger because it is local).
 pub const PAGE_SIZE: u64 = 500;
 
+/// What the plans and messages call the sandbox.
+const DISPLAY_NAME: &str = "the sandbox shop";
+
 /// The `sandbox` entry of the registry.
 pub static PROVIDER: SandboxProvider = SandboxProvider;
 
@@ -47,7 +50,7 @@ impl Provider for SandboxProvider {
     }
 
     fn display_name(&self) -> &'static str {
-        "the sandbox shop"
+        DISPLAY_NAME
     }
 
     fn about(&self) -> &'static str {
@@ -235,7 +238,7 @@ impl Platform for Sandbox {
     }
 
     fn display_name(&self) -> &'static str {
-        "the sandbox shop"
+        DISPLAY_NAME
     }
 
     fn datasets(&self) -> Vec<DatasetSpec> {

@@ -39,6 +39,9 @@ use super::{
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 
+/// What sellers call the platform (plans, support letters, login).
+const DISPLAY_NAME: &str = "TikTok Shop";
+
 /// The `tiktok` entry of the registry.
 pub static PROVIDER: TiktokProvider = TiktokProvider;
 
@@ -53,7 +56,7 @@ impl Provider for TiktokProvider {
     }
 
     fn display_name(&self) -> &'static str {
-        "TikTok Shop"
+        DISPLAY_NAME
     }
 
     fn about(&self) -> &'static str {
@@ -137,7 +140,7 @@ impl Platform for Tiktok {
     }
 
     fn display_name(&self) -> &'static str {
-        "TikTok Shop"
+        DISPLAY_NAME
     }
 
     fn datasets(&self) -> Vec<DatasetSpec> {
