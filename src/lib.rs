@@ -18,6 +18,7 @@ pub mod platform;
 pub mod settings;
 pub mod ui;
 pub mod unlink;
+pub mod words;
 
 use std::ffi::OsString;
 

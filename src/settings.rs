@@ -34,6 +34,9 @@ pub mod env {
     pub const NO_COLOR: &str = "NO_COLOR";
     /// Force colour even when not a terminal.
     pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+    /// The terminal type; `dumb` means a terminal that cannot show colour (Emacs shells, some
+    /// CI log viewers).
+    pub const TERM: &str = "TERM";
     /// Log filter, overrides -v/-q.
     pub const RUST_LOG: &str = "RUST_LOG";
     /// Keyring backend: `os` (default) or `none` (behave as if no keyring were reachable, as in
@@ -41,6 +44,10 @@ pub mod env {
     pub const KEYRING: &str = "SHOPUNLINK_KEYRING";
     /// Base32 TOTP secret for `disconnect`, for CI jobs that keep it in their secret store.
     pub const TOTP_SECRET: &str = "SHOPUNLINK_TOTP_SECRET";
+    /// For tests: a disconnect pauses at the start of this step (1 to 7) until a signal arrives
+    /// (at most a minute), so a signal can be sent at a known step. `N,hung` pauses as a hung
+    /// request would, which a signal does not end. It only waits; it skips nothing.
+    pub const TEST_PAUSE_AT_STEP: &str = "SHOPUNLINK_TEST_PAUSE_AT_STEP";
 }
 
 /// The keys every profile may set, whatever its platform.
@@ -107,6 +114,29 @@ pub struct Settings {
     pub keyring: KeyringChoice,
     /// `SHOPUNLINK_TOTP_SECRET`.
     pub totp_secret: Option<Secret>,
+    /// `SHOPUNLINK_TEST_PAUSE_AT_STEP`: the disconnect step to pause at (tests only).
+    pub pause_at_step: Option<TestPause>,
+}
+
+/// Where a signal test stops a disconnect (`SHOPUNLINK_TEST_PAUSE_AT_STEP=N` or `N,hung`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestPause {
+    /// The step (1 to 7) to pause at the start of.
+    pub step: u8,
+    /// True: a signal does not end the pause (a request that hangs); the grace or a second
+    /// signal does.
+    pub hung: bool,
+}
+
+impl TestPause {
+    fn parse(text: &str) -> Option<TestPause> {
+        let (step, hung) = match text.split_once(',') {
+            Some((step, "hung")) => (step, true),
+            Some(_) => return None,
+            None => (text, false),
+        };
+        step.trim().parse().ok().filter(|s| (1..=7).contains(s)).map(|step| TestPause { step, hung })
+    }
 }
 
 /// Which keyring backend `SHOPUNLINK_KEYRING` asks for.
@@ -179,6 +209,7 @@ impl Settings {
             env_credentials,
             keyring: keyring_choice()?,
             totp_secret: var(env::TOTP_SECRET).map(Secret::new),
+            pause_at_step: var(env::TEST_PAUSE_AT_STEP).and_then(|v| TestPause::parse(&v)),
         })
     }
 
@@ -211,16 +242,42 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
         env_credentials: EnvStore::default(),
         keyring: KeyringChoice::Disabled,
         totp_secret: None,
+        pause_at_step: None,
     }
 }
 
 fn colors(choice: ColorChoice, stdout_tty: bool, stderr_tty: bool) -> (bool, bool) {
-    match choice {
-        ColorChoice::Always => (true, true),
-        ColorChoice::Never => (false, false),
-        ColorChoice::Auto if var(env::NO_COLOR).is_some() => (false, false),
-        ColorChoice::Auto if var(env::CLICOLOR_FORCE).is_some_and(|v| v != "0") => (true, true),
-        ColorChoice::Auto => (stdout_tty, stderr_tty),
+    let env = ColorEnv {
+        no_color: var(env::NO_COLOR).is_some(),
+        force: var(env::CLICOLOR_FORCE).is_some_and(|v| v != "0"),
+        dumb_terminal: var(env::TERM).is_some_and(|t| t == "dumb"),
+    };
+    env.decide(choice, stdout_tty, stderr_tty)
+}
+
+/// What the environment says about colour.
+#[derive(Debug, Clone, Copy, Default)]
+struct ColorEnv {
+    /// `NO_COLOR` is set (no-color.org).
+    no_color: bool,
+    /// `CLICOLOR_FORCE` is set and not `0`.
+    force: bool,
+    /// `TERM=dumb`: a terminal, but one that shows escape codes as text.
+    dumb_terminal: bool,
+}
+
+impl ColorEnv {
+    /// Colour on (stdout, stderr). `--color always|never` wins, then `NO_COLOR`, then
+    /// `CLICOLOR_FORCE`; otherwise colour goes only to a terminal that is not `TERM=dumb`.
+    fn decide(self, choice: ColorChoice, stdout_tty: bool, stderr_tty: bool) -> (bool, bool) {
+        match choice {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto if self.no_color => (false, false),
+            ColorChoice::Auto if self.force => (true, true),
+            ColorChoice::Auto if self.dumb_terminal => (false, false),
+            ColorChoice::Auto => (stdout_tty, stderr_tty),
+        }
     }
 }
 
@@ -368,6 +425,30 @@ mod tests {
         assert_eq!(key_at(text, 4).as_deref(), Some("profiles.acme"));
         assert_eq!(key_at(text, 3), None);
         assert_eq!(key_at("a = 1", 1).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_force_then_the_terminal() {
+        use ColorChoice::{Always, Auto, Never};
+        let plain = ColorEnv::default();
+        assert_eq!(plain.decide(Auto, true, false), (true, false), "only where a terminal is");
+        assert_eq!(plain.decide(Never, true, true), (false, false));
+        let dumb = ColorEnv { dumb_terminal: true, ..plain };
+        assert_eq!(dumb.decide(Auto, true, true), (false, false), "TERM=dumb shows escape codes as text");
+        assert_eq!(dumb.decide(Always, true, true), (true, true), "--color always still forces it");
+        assert_eq!(ColorEnv { force: true, ..dumb }.decide(Auto, false, false), (true, true), "so does CLICOLOR_FORCE");
+        let no_color = ColorEnv { no_color: true, force: true, ..plain };
+        assert_eq!(no_color.decide(Auto, true, true), (false, false), "NO_COLOR wins over CLICOLOR_FORCE");
+        assert_eq!(no_color.decide(Always, false, false), (true, true), "the flag wins over both");
+    }
+
+    #[test]
+    fn a_test_pause_names_a_step_and_maybe_hangs() {
+        assert_eq!(TestPause::parse("3"), Some(TestPause { step: 3, hung: false }));
+        assert_eq!(TestPause::parse("6,hung"), Some(TestPause { step: 6, hung: true }));
+        for bad in ["0", "8", "x", "2,maybe", ""] {
+            assert_eq!(TestPause::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

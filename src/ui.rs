@@ -145,6 +145,13 @@ impl Ui {
         }
     }
 
+    /// The usage text on stderr, whatever `-q` says (a usage error is not chatter).
+    pub fn print_usage(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{text}");
+        let _ = err.flush();
+    }
+
     /// A progress or status line on stderr (silenced by `-q`).
     pub fn note(&self, text: &str) {
         if self.verbosity >= 0 {

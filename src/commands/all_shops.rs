@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::export::summary;
 use crate::fsutil;
 use crate::platform::{Dataset, Platform, Shop};
+use crate::words;
 
 /// `DIR/index.json`: which shop went where.
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,9 +111,9 @@ pub async fn export(
     let doc = serde_json::json!({"schema_version": 1, "dir": base.display().to_string(), "shops": index.shops});
     if !failed.is_empty() {
         return Err(Error::platform(format!(
-            "{} of {} shops failed: {}",
+            "{} of {} failed: {}",
             failed.len(),
-            shops.len(),
+            words::count(shops.len() as u64, "shop", "shops"),
             failed.join("; ")
         ))
         .with_hint("the others are complete; rerun the same command to resume the failed ones")
@@ -120,8 +121,8 @@ pub async fn export(
     }
     ctx.ui.print_json(&doc);
     ctx.ui.note(&format!(
-        "✓ exported {} shops into {} in {:.1}s; next: shopunlink verify --all-shops {}",
-        shops.len(),
+        "✓ exported {} into {} in {:.1}s; next: shopunlink verify --all-shops {}",
+        words::count(shops.len() as u64, "shop", "shops"),
         base.display(),
         started.elapsed().as_secs_f64(),
         base.display()

@@ -10,8 +10,10 @@ use crate::error::Result;
 /// Print a shell completion script to stdout.
 ///
 /// Examples:
+///   mkdir -p ~/.local/share/bash-completion/completions
 ///   shopunlink completions bash > ~/.local/share/bash-completion/completions/shopunlink
-///   shopunlink completions zsh > "${fpath[1]}/_shopunlink"
+///   mkdir -p ~/.zfunc && shopunlink completions zsh > ~/.zfunc/_shopunlink   (with fpath+=~/.zfunc in ~/.zshrc)
+///   mkdir -p ~/.config/fish/completions
 ///   shopunlink completions fish > ~/.config/fish/completions/shopunlink.fish
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]

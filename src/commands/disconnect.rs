@@ -17,6 +17,7 @@ use crate::unlink::plan::{self, Plan};
 use crate::unlink::preflight::{self, Overrides, Preflight};
 use crate::unlink::receipt::{self, Established, ExportRef, Outcome, Receipt};
 use crate::unlink::{confirm, locate, second_factor, support, verify};
+use crate::words;
 
 /// Disconnect a linked account or app from a shop, safely.
 ///
@@ -27,8 +28,9 @@ use crate::unlink::{confirm, locate, second_factor, support, verify};
 ///
 /// Examples:
 ///   shopunlink disconnect @democrafts.deals --dry-run
-///   shopunlink disconnect @lunabeauty --allow-pending-funds
-///   SHOPUNLINK_OTP=123456 shopunlink disconnect @democrafts.deals --yes --no-input --json
+///   shopunlink disconnect @lunabeauty --allow-pending-funds   (asks for the handle, then the code)
+///   shopunlink disconnect inventory-sync-pro --yes --no-input   (sends the code, exits 2 asking for it)
+///   SHOPUNLINK_OTP=$(shopunlink sandbox code) shopunlink disconnect inventory-sync-pro --yes --no-input --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DisconnectArgs {
@@ -72,6 +74,21 @@ pub struct DisconnectArgs {
     /// For guided links: wait until the link is gone [default: 10m] (e.g. 90s, 5m, 1h)
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = parse_duration)]
     pub wait: Option<Duration>,
+}
+
+impl DisconnectArgs {
+    /// The arguments of a plain `shopunlink disconnect LINK --shop SHOP`, from the same
+    /// definitions as the command line, so the defaults cannot drift apart.
+    pub fn for_link(link: &str, shop: &str) -> DisconnectArgs {
+        use clap::{Args as _, FromArgMatches as _};
+        let matches = DisconnectArgs::augment_args(clap::Command::new("disconnect")).get_matches_from([
+            "disconnect",
+            link,
+            "--shop",
+            shop,
+        ]);
+        DisconnectArgs::from_arg_matches(&matches).expect("a link and a shop are all disconnect needs")
+    }
 }
 
 /// The longest `--wait`: past a week, an owner who has not acted is not going to.
@@ -132,6 +149,20 @@ fn step(ui: &Ui, n: u8, what: &str) {
     }
 }
 
+/// The longest a test pause ([`crate::settings::env::TEST_PAUSE_AT_STEP`]) waits for its signal.
+const TEST_PAUSE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Where a signal test stops the disconnect: at the start of step `n` when the settings ask for
+/// it, until a signal arrives. It only waits; what follows runs as it always does.
+async fn pause_for_test(ctx: &Ctx<'_>, n: u8) {
+    let Some(pause) = ctx.settings.pause_at_step.filter(|p| p.step == n) else { return };
+    ctx.ui.note(&format!("paused at step {n} of 7 until a signal arrives (SHOPUNLINK_TEST_PAUSE_AT_STEP)"));
+    let until = std::time::Instant::now() + TEST_PAUSE_LIMIT;
+    while (pause.hung || !crate::interrupt::requested()) && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// How long a signalled disconnect may take to stop cleanly before the process exits.
 const STOP_GRACE_SECS: u64 = 5;
 
@@ -159,6 +190,8 @@ struct Job<'a> {
     link: Link,
     started_at: chrono::DateTime<Utc>,
     emergency: bool,
+    /// `--dry-run`: nothing is attempted, so nothing is logged when it stops.
+    dry_run: bool,
 }
 
 impl Job<'_> {
@@ -166,19 +199,56 @@ impl Job<'_> {
         Actor { platform: self.platform.name(), profile: &self.ctx.settings.profile }
     }
 
+    /// Until the platform is asked, an exit on a signal (at a prompt, or a grace that ran out)
+    /// leaves the same `cancelled` line in the audit log as an orderly stop.
+    fn record_cancel_on_exit(&self) {
+        let mut event = execute::event(&self.actor(), &self.shop, &self.link, Kind::Cancelled);
+        event.error = Some("interrupted (Ctrl-C or SIGTERM) before the platform was asked; nothing changed".into());
+        let audit = AuditLog::new(&self.ctx.settings.state_dir);
+        crate::interrupt::on_cancel(move || {
+            if let Err(e) = audit.append(&event) {
+                tracing::warn!("cannot record the stop in the audit log: {e}");
+            }
+        });
+    }
+
+    /// Step `n` begins: a test may pause here, and a stop asked for since the last step cancels
+    /// the disconnect, recorded, before anything is changed (steps 1 to 5).
+    async fn begin(&self, n: u8, what: &str) -> Result<()> {
+        if n > 1 {
+            step(self.ctx.ui, n, what);
+        }
+        pause_for_test(self.ctx, n).await;
+        if crate::interrupt::requested() {
+            return Err(self.stopped(Error::interrupted(format!(
+                "disconnect cancelled at step {n} of 7 ({what}), before the platform was asked; nothing changed"
+            ))));
+        }
+        Ok(())
+    }
+
     /// Records in the audit log that the disconnect stopped before the platform was asked
-    /// (declined, interrupted, wrong codes), so `doctor` and a later look see it; returns `e`.
+    /// (declined, interrupted, wrong or reused codes), so `doctor` and a later look see it;
+    /// returns `e`.
     fn stopped(&self, e: Error) -> Error {
+        if self.dry_run {
+            return e;
+        }
+        let reused = e.detail("reason").and_then(|r| r.as_str()) == Some(second_factor::CODE_REUSED);
         let kind = match e.kind() {
             crate::error::ErrorKind::Cancelled | crate::error::ErrorKind::Interrupted => Kind::Cancelled,
             crate::error::ErrorKind::Usage => return e,
+            _ if reused => Kind::CodeReused,
             _ => Kind::Failed,
         };
         let mut event = execute::event(&self.actor(), &self.shop, &self.link, kind);
         event.error = Some(format!("{} (before the platform was asked; nothing changed)", e.message()));
-        if let Err(log) = AuditLog::new(&self.ctx.settings.state_dir).append(&event) {
-            tracing::warn!("cannot record the stop in the audit log: {log}");
-        }
+        // Instead of the record an exit on a signal would write, not beside it.
+        crate::interrupt::settle_cancel(|| {
+            if let Err(log) = AuditLog::new(&self.ctx.settings.state_dir).append(&event) {
+                tracing::warn!("cannot record the stop in the audit log: {log}");
+            }
+        });
         e
     }
 
@@ -224,22 +294,29 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let job = Job { ctx, platform, shop, link, started_at: Utc::now(), emergency: args.emergency };
+    let job =
+        Job { ctx, platform, shop, link, started_at: Utc::now(), emergency: args.emergency, dry_run: args.dry_run };
     if job.link.state == LinkState::Unlinked {
         return already_gone(&job).await;
     }
     if job.link.state == LinkState::AwaitingOwner && job.link.source == LinkSource::Declared {
         return owner_step(&job, args.owner_done, None).await;
     }
+    if !job.dry_run {
+        job.record_cancel_on_exit();
+    }
+    job.begin(1, "find the link").await?;
     let readiness = job.platform.readiness(&job.shop).await?;
     let overrides = Overrides {
         unexported: args.allow_unexported,
         pending_funds: args.allow_pending_funds,
         emergency: args.emergency,
     };
-    step(ctx.ui, 2, "preflight checks");
+    job.begin(2, "safety checks").await?;
     let mut pre = preflight_of(&job, &readiness, overrides).await?;
-    if !args.dry_run && offer_export(&job, &pre).await? {
+    if !args.dry_run && offer_export(&job, &pre).await.map_err(|e| interrupted_stop(&job, e))? {
+        // The export set its own grace; a signal from here on cancels the disconnect again.
+        crate::interrupt::set_grace(STOP_GRACE_SECS);
         pre = preflight_of(&job, &readiness, overrides).await?;
     }
     print_preflight(ctx.ui, &pre);
@@ -258,11 +335,11 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     if job.link.disconnect == DisconnectMode::Support {
         return support_request(&job, &pre, plan);
     }
-    step(ctx.ui, 3, "the plan");
+    job.begin(3, "the plan").await?;
     print_plan(ctx.ui, &job.link, &plan);
-    step(ctx.ui, 4, "confirm");
+    job.begin(4, "confirm").await?;
     confirm::confirm(ctx.ui, &job.link, args.yes).map_err(|e| job.stopped(e))?;
-    step(ctx.ui, 5, "second factor");
+    job.begin(5, "the one-time code").await?;
     let otp = args.otp.map(Secret::new).or_else(|| ctx.settings.otp.clone());
     let totp = crate::credentials::totp::ProfileTotp::new(ctx.credential_chain(), ctx.settings);
     let local: &dyn second_factor::LocalFactor = &totp;
@@ -282,8 +359,10 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
             job.stopped(Error::interrupted("disconnect cancelled before the platform was asked; nothing changed"))
         );
     }
+    crate::interrupt::settle_cancel(|| ());
     let _critical = Critical::enter();
     step(ctx.ui, 6, "disconnect");
+    pause_for_test(ctx, 6).await;
     let outcome =
         execute::run(&audit, &job.actor(), job.platform.as_ref(), &job.shop, &job.link, &grant, &established).await?;
     if !outcome.manual_steps.is_empty() {
@@ -297,6 +376,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
     }
     let wait = if job.link.disconnect == DisconnectMode::Guided { args.wait } else { None };
     step(ctx.ui, 7, "check it is gone and write the receipt");
+    pause_for_test(ctx, 7).await;
     let checked = verify::confirm_gone(job.platform.as_ref(), &job.shop, &job.link.id, wait).await;
     let guided = job.link.disconnect == DisconnectMode::Guided;
     // A guided disconnect has already forgotten the tokens, so a rerun could not finish its
@@ -345,6 +425,12 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// An interrupted export offered at step 2 cancels the disconnect like any stop before the
+/// platform call: recorded in the audit log. Other errors pass through as they are.
+fn interrupted_stop(job: &Job<'_>, e: Error) -> Error {
+    if e.kind() == crate::error::ErrorKind::Interrupted { job.stopped(e) } else { e }
 }
 
 /// The owner's part of a declared link: they cut it in the platform's own UI and say so, here or
@@ -582,7 +668,8 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
     let ctx = job.ctx;
     let s = &job.shop;
     let l = &job.link;
-    let text = support::letter(job.platform.display_name(), s, l, pre.export.is_some(), &plan.manual_steps);
+    let text = support::letter(job.platform.display_name(), s, l, pre.export.is_some());
+    let steps = plan.manual_steps.clone();
     let mut receipt = job.receipt(Outcome::SupportRequest, pre, Some(plan));
     receipt.support_request = Some(text.clone());
     let path = receipt::save(&ctx.settings.state_dir, &mut receipt)?;
@@ -591,11 +678,23 @@ fn support_request(job: &Job<'_>, pre: &Preflight, plan: Plan) -> Result<()> {
     AuditLog::new(&ctx.settings.state_dir).append(&event)?;
     if ctx.ui.is_json() {
         ctx.ui.print_json(&receipt);
-    } else {
-        ctx.ui.print(&format!("{} can only be unlinked by the platform's support. Send them this:\n", l.handle));
-        ctx.ui.print(&text);
-        ctx.ui.print(&format!("  saved: {}", path.display()));
+        return Ok(());
     }
+    let ui = ctx.ui;
+    ui.print(&format!(
+        "{} can only be unlinked by {}'s support; shopunlink changes nothing.",
+        l.handle,
+        job.platform.display_name()
+    ));
+    if !steps.is_empty() {
+        ui.print(&ui.paint(Style::Bold, "\nWhat to do"));
+        for (n, step) in steps.iter().enumerate() {
+            ui.print(&format!("  {}. {step}", n + 1));
+        }
+    }
+    ui.print(&ui.paint(Style::Bold, "\nThe request"));
+    ui.print(&text);
+    ui.print(&format!("  saved with the receipt: {}", path.with_extension("txt").display()));
     Ok(())
 }
 
@@ -606,7 +705,7 @@ fn print_preflight(ui: &Ui, pre: &Preflight) {
     if ui.is_json() {
         return;
     }
-    ui.print(&ui.paint(Style::Bold, "Preflight"));
+    ui.print(&ui.paint(Style::Bold, "Safety checks"));
     for c in &pre.checks {
         let mark = match (c.ok, c.overridden, c.severity) {
             (true, _, _) => ui.paint(Style::Green, "✓"),
@@ -622,7 +721,7 @@ fn print_plan(ui: &Ui, link: &Link, plan: &Plan) {
     if ui.is_json() {
         return;
     }
-    ui.print(&ui.paint(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, link.kind.as_str())));
+    ui.print(&ui.paint(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, words::kind(link.kind))));
     for (n, step) in plan.steps.iter().enumerate() {
         ui.print(&format!("  {}. {step}", n + 1));
     }

@@ -7,12 +7,15 @@ use crate::doctor::{self, Report};
 use crate::error::{Error, ErrorKind, Result};
 use crate::platform::Shop;
 use crate::ui::Style;
+use crate::words;
 
 /// Check the setup: config, credentials, keyring, the platform's hosts and clock, recent failures.
 ///
 /// Looks at the config and profile, where credentials come from, whether the keyring answers,
-/// each base URL and the platform's clock, and the last failures in the audit log. Exits 0 when it could run its checks, whatever they found (`"ok"` in the JSON says whether
-/// all passed). Never sends a credential: hosts get an anonymous request. On the sandbox it works
+/// each base URL and the platform's clock, and the last failures in the audit log, then lists
+/// the shops with one signed call to prove the credentials work. Other requests to the hosts are
+/// anonymous. Exits 0 when every check passes; 4 when the credentials, keyring or TOTP are the
+/// problem, 6 when the platform cannot be reached or refuses, else 1. On the sandbox it works
 /// fully offline. `--support` prints a report to send to support, with every secret left out.
 ///
 /// Examples:
@@ -68,9 +71,11 @@ fn failed(report: &Report) -> Option<Error> {
         ErrorKind::Internal
     };
     Some(
-        Error::new(kind, format!("doctor found {} problem(s), first: {first}", bad.len())).with_hint(
-            "the checks above say what to do; `shopunlink doctor --support` prints a report to send support",
-        ),
+        Error::new(
+            kind,
+            format!("doctor found {}, first: {first}", words::count(bad.len() as u64, "problem", "problems")),
+        )
+        .with_hint("the checks above say what to do; `shopunlink doctor --support` prints a report to send support"),
     )
 }
 
@@ -98,7 +103,8 @@ fn print_checks(ctx: &Ctx<'_>, report: &Report) {
         ui.print(&format!("\n{}", ui.paint(Style::Green, "All checks passed.")));
     } else {
         ui.print(&format!(
-            "\n{failed} problem(s) found. `shopunlink doctor --support` prints a report to send support."
+            "\n{} found. `shopunlink doctor --support` prints a report to send support.",
+            words::count(failed as u64, "problem", "problems")
         ));
     }
 }

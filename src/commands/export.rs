@@ -16,6 +16,7 @@ use crate::export::summary;
 use crate::export::{ExportPlan, Format};
 use crate::platform::{Dataset, TimeRange};
 use crate::ui::Style;
+use crate::words;
 
 /// Export every sale, listing and payout record to a private directory, with a manifest.
 ///
@@ -27,7 +28,7 @@ use crate::ui::Style;
 /// Examples:
 ///   shopunlink export
 ///   shopunlink export --out ./backup --datasets orders,payments --since 2026-01-01
-///   shopunlink export --format both --json
+///   shopunlink export --out ./for-spreadsheets --format csv --json > manifest.json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ExportArgs {
@@ -57,9 +58,10 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DATE", value_parser = parse_until)]
     pub until: Option<DateTime<Utc>>,
 
-    /// Files per dataset: ndjson, or csv/both for NDJSON plus a CSV flattening
-    #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT")]
-    pub format: Format,
+    /// Also write CSV for spreadsheets. Every dataset's NDJSON is always written: it is the
+    /// lossless copy `verify` checks, so `csv` means NDJSON plus CSV
+    #[arg(long, value_enum, default_value_t = FormatArg::Ndjson, value_name = "FORMAT")]
+    pub format: FormatArg,
 
     /// Start over, discarding an unfinished or finished export in --out
     #[arg(long)]
@@ -76,6 +78,30 @@ pub struct ExportArgs {
     /// MiB written per dataset between checkpoints (tests lower it to exercise resume)
     #[arg(long, hide = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_mib: u64,
+}
+
+/// `--format` as typed. NDJSON is always written, so the only choice is whether CSV is written
+/// beside it; `both` (the same as `csv`) is still accepted, unlisted, so existing scripts work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// NDJSON only: every record exactly as the platform sent it
+    Ndjson,
+    /// NDJSON and a CSV flattening of it
+    Csv,
+    /// The same as csv
+    #[value(hide = true)]
+    Both,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Ndjson => Format::Ndjson,
+            FormatArg::Csv => Format::Csv,
+            // Kept distinct: an export begun with `both` resumes only with the same arguments.
+            FormatArg::Both => Format::Both,
+        }
+    }
 }
 
 impl ExportArgs {
@@ -173,6 +199,9 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
             Error::usage("--since must be before --until").with_hint("dates are UTC; --until includes its whole day")
         );
     }
+    if args.format == FormatArg::Both {
+        ctx.ui.note("--format both is the same as --format csv: the NDJSON is always written");
+    }
     let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
     let shops = platform.shops().await?;
     let datasets = chosen_datasets(platform.as_ref(), &args)?;
@@ -226,7 +255,7 @@ pub(super) async fn export_one(
         datasets,
         specs: platform.datasets(),
         range: TimeRange { since: args.since, until: args.until },
-        format: args.format,
+        format: args.format.into(),
         fresh: args.fresh,
         media: !args.no_media,
         concurrency: args.jobs.into(),
@@ -285,15 +314,16 @@ fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, lines: &[su
     }
     if !manifest.media.is_empty() || !manifest.media_missing.is_empty() {
         let missing = manifest.media_missing.len();
-        let kept = format!("{} pictures kept in media/", manifest.media.len());
+        let kept = format!("{} kept in media/", words::count(manifest.media.len() as u64, "picture", "pictures"));
         match missing {
             0 => ui.note(&format!("  {kept}")),
             n => ui.warn(&format!("{kept}; {n} could not be downloaded (listed in manifest.json, media_missing)")),
         }
     }
     ui.note(&format!(
-        "{} {note} {records} records ({}) from {} to {} in {secs:.1}s",
+        "{} {note} {} ({}) from {} to {} in {secs:.1}s",
         ui.paint_err(Style::Green, "✓"),
+        words::count(records, "record", "records"),
         human_bytes(bytes),
         manifest.shop.name,
         dir.display()

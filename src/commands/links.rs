@@ -14,12 +14,15 @@ use crate::error::{Error, Result};
 use crate::platform::declared::{Declared, MAX_LINKS, Store};
 use crate::platform::{KindSpec, LinkSource, LinkState, Shop, bare_handle};
 use crate::ui::Style;
+use crate::words;
 
-/// Declare the links the platform's API does not show (official and marketing accounts, other
-/// apps and partners, an MCN), so status and disconnect cover them too.
+/// Declare the links the platform's API does not show, so status and disconnect cover them too.
+///
+/// Official and marketing accounts, other apps and partners, an MCN: the platform shows them to
+/// the owner in its own UI but to no app.
 ///
 /// Examples:
-///   shopunlink links add official_account @democrafts --linked-since 2024-03-02
+///   shopunlink links add service_partner @acme.logistics --name "Acme Logistics" --linked-since 2024-03-02
 ///   shopunlink links add marketing_account @democrafts.live --name "Demo Crafts LIVE"
 ///   shopunlink links add                      (asks what Seller Center shows)
 ///   shopunlink links list --json
@@ -103,7 +106,7 @@ fn parse_kind(text: &str, kinds: &[KindSpec], platform: &str) -> Result<KindSpec
         return Ok((*spec).clone());
     }
     let msg = match kinds.iter().find(|k| k.kind.as_str() == name) {
-        Some(k) => format!("{platform} lists its {} links itself; they cannot be declared", k.kind),
+        Some(k) => format!("{platform} lists its {} links itself; they cannot be declared", words::kind(k.kind)),
         None => format!("unknown link kind {text:?}"),
     };
     Err(Error::usage(msg).with_hint(format!("kinds you can declare: {known}")).with_detail("kinds", known))
@@ -204,10 +207,10 @@ fn check_handle(handle: &str) -> Result<()> {
 fn check_limits(shop: &Shop, spec: &KindSpec, handle: &str, platform: &str) -> Result<()> {
     if let Some(existing) = shop.links.iter().find(|l| l.matches(handle) && l.state != LinkState::Unlinked) {
         return Err(Error::usage(format!(
-            "{} is already listed on {} as a {} ({})",
+            "{} is already listed on {} as {} ({})",
             existing.handle,
             shop.name,
-            existing.kind,
+            words::with_article(&words::kind(existing.kind)),
             if existing.source == LinkSource::Declared { "declared" } else { "reported by the platform" }
         ))
         .with_hint("see `shopunlink status`"));
@@ -240,8 +243,8 @@ fn list(ctx: &Ctx<'_>) -> Result<()> {
         ctx.ui.print(&format!(
             "  {:<24} {:<18} {:<14} shop {}  since {since}",
             d.handle,
-            d.kind.as_str(),
-            d.state.as_str(),
+            words::kind(d.kind),
+            words::state(d.state),
             d.shop_id
         ));
     }

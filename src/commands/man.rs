@@ -12,7 +12,7 @@ use crate::settings::env;
 ///
 /// Examples:
 ///   shopunlink man | man -l -
-///   shopunlink man > /usr/local/share/man/man1/shopunlink.1
+///   mkdir -p ~/.local/share/man/man1 && shopunlink man > ~/.local/share/man/man1/shopunlink.1
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ManArgs {}
@@ -30,8 +30,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (env::OTP, "The second-factor code for disconnect, as --otp."),
     (env::KEYRING, "os (default) or none: behave as if no OS keyring were reachable."),
     (env::TOTP_SECRET, "Base32 TOTP secret of the profile, for CI."),
+    (
+        env::TEST_PAUSE_AT_STEP,
+        "For tests: disconnect pauses at the start of step N (1-7) until a signal arrives (at most a minute); \
+         N,hung: as a hung request, which only the grace or a second signal ends.",
+    ),
     (env::NO_COLOR, "Any value: no colour (unless --color always)."),
     (env::CLICOLOR_FORCE, "Non-zero: colour even when not writing to a terminal."),
+    (env::TERM, "dumb: no colour on that terminal (unless --color always or CLICOLOR_FORCE)."),
     (env::RUST_LOG, "Log filter for stderr, overrides -v and -q."),
     (crate::net::SSL_CERT_FILE, "A PEM bundle of extra trusted root certificates (a TLS-inspecting proxy's CA)."),
     (

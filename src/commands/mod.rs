@@ -12,6 +12,7 @@ pub mod platforms;
 pub mod receipts;
 pub mod status;
 pub mod verify;
+pub mod walkthrough;
 
 use std::sync::Arc;
 
@@ -59,8 +60,18 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one subcommand.
-pub async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<()> {
+/// Runs one subcommand; with none, the walk-through at a terminal and the usage elsewhere.
+pub async fn dispatch(ctx: &Ctx<'_>, command: Option<Command>) -> Result<()> {
+    let Some(command) = command else {
+        if ctx.ui.is_interactive() && !ctx.ui.is_json() {
+            return walkthrough::run(ctx).await;
+        }
+        // Scripts keep the plain commands: the usage, on stderr, and exit 2 (as clap's own).
+        if !ctx.ui.is_json() {
+            ctx.ui.print_usage(&crate::cli::usage());
+        }
+        return Err(Error::usage("a subcommand is required").with_hint("see `shopunlink --help`"));
+    };
     match command {
         Command::Status(args) => status::run(ctx, args).await,
         Command::Export(args) => export::run(ctx, args).await,

@@ -27,7 +27,7 @@ use crate::ui::Style;
 /// Examples:
 ///   shopunlink platform list
 ///   shopunlink platform check sandbox
-///   PATH="$PWD/examples/platforms:$PATH" shopunlink platform check example --json
+///   PATH="$PWD/examples/platforms:$PATH" shopunlink platform check example --json   (in a clone of shopunlink)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct PlatformArgs {
@@ -99,7 +99,11 @@ async fn run_check(ctx: &Ctx<'_>, args: CheckArgs) -> Result<()> {
     print_table(ctx, &checks);
     let failed = checks.iter().filter(|c| !c.ok).count();
     let doc = json!({"schema_version": 1, "platform": args.name, "checks": checks});
-    let summary = format!("{} checks in {:.1}s", checks.len(), started.elapsed().as_secs_f32());
+    let summary = format!(
+        "{} in {:.1}s",
+        crate::words::count(checks.len() as u64, "check", "checks"),
+        started.elapsed().as_secs_f32()
+    );
     if failed == 0 {
         ctx.ui.note(&format!("{} passes the conformance suite ({summary})", args.name));
         ctx.ui.print_json(&doc);

@@ -14,8 +14,8 @@ use crate::platform::bare_handle;
 ///
 /// Examples:
 ///   shopunlink receipts list
-///   shopunlink receipts show @democrafts.deals     (the newest receipt for that link)
-///   shopunlink receipts show 20261129T101500.123Z-democrafts.deals --json
+///   shopunlink receipts show @democrafts.deals          (the newest receipt for that link)
+///   shopunlink receipts show @democrafts.deals --json   (the receipt itself, as JSON)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReceiptsArgs {

@@ -10,6 +10,7 @@ use crate::platform::spec::{fill, kind_spec};
 use crate::platform::{KindSpec, Link, LinkSource, LinkState, Readiness, Shop};
 use crate::ui::{Style, Ui};
 use crate::unlink::preflight::{self, Check, Overrides};
+use crate::words;
 
 /// Show which accounts are linked to which shop, and what stands in the way of disconnecting.
 ///
@@ -116,14 +117,19 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
     if let Some(q) = ctx.settings.shop_query(args.shop.as_deref()).filter(|_| args.shop.is_some()) {
         shops = vec![select_shop(shops, Some(&q))?];
     }
+    show(ctx, platform.as_ref(), &shops).await
+}
+
+/// Prints the status of `shops` (links, their blockers, readiness): a table, or the JSON document.
+pub(super) async fn show(ctx: &Ctx<'_>, platform: &dyn crate::platform::Platform, shops: &[Shop]) -> Result<()> {
     let index = Index::load(&ctx.settings.state_dir)?;
     let mut docs = Vec::new();
     let kinds = platform.link_kinds();
     for shop in shops {
-        let readiness = platform.readiness(&shop).await?;
-        let export = preflight::find_export(platform.as_ref(), &shop, &index).await;
+        let readiness = platform.readiness(shop).await?;
+        let export = preflight::find_export(platform, shop, &index).await;
         let checks_for = |link: Option<&Link>| {
-            preflight::run(&shop, link, &readiness, &export, platform.as_ref(), Overrides::default()).checks
+            preflight::run(shop, link, &readiness, &export, platform, Overrides::default()).checks
         };
         let last_export = index.latest(platform.name(), &shop.id).map(|e| LastExport {
             dir: e.dir.display().to_string(),
@@ -136,7 +142,7 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
             .map(|l| LinkDoc {
                 link: l.clone(),
                 blockers: if l.state == LinkState::Linked { blockers(&checks_for(Some(l))) } else { Vec::new() },
-                rules: rules(&kind_spec(&kinds, l.kind), &shop, l),
+                rules: rules(&kind_spec(&kinds, l.kind), shop, l),
             })
             .collect();
         let readiness = ReadinessDoc { blockers: blockers(&checks_for(None)), platform: readiness, last_export };
@@ -159,19 +165,20 @@ pub async fn run(ctx: &Ctx<'_>, args: StatusArgs) -> Result<()> {
 }
 
 fn link_row(ui: &Ui, l: &Link) -> String {
+    let state = format!("{:<14}", words::state(l.state));
     let state = match l.state {
-        LinkState::Linked => ui.paint(Style::Green, "linked        "),
-        LinkState::AwaitingOwner => ui.paint(Style::Yellow, "awaiting owner"),
-        LinkState::Unlinked => ui.paint(Style::Dim, "unlinked      "),
+        LinkState::Linked => ui.paint(Style::Green, &state),
+        LinkState::AwaitingOwner => ui.paint(Style::Yellow, &state),
+        LinkState::Unlinked => ui.paint(Style::Dim, &state),
     };
     let since = l.linked_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into());
     let declared = if l.source == LinkSource::Declared { " (declared)" } else { "" };
     format!(
-        "  {:<22} {:<18} {state}  {:<10}  {:<8}  {}",
+        "  {:<22} {:<18} {state}  {:<10}  {:<10}  {}",
         l.handle,
-        l.kind.as_str(),
+        words::kind(l.kind),
         since,
-        l.disconnect.as_str(),
+        words::unlink(l.disconnect),
         ui.paint(Style::Dim, &format!("{}{declared}", l.display_name))
     )
 }
@@ -189,7 +196,7 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
         ui.print("");
         ui.print(&ui.paint(
             Style::Dim,
-            &format!("  {:<22} {:<18} {:<14}  {:<10}  {:<8}  {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
+            &format!("  {:<22} {:<18} {:<14}  {:<10}  {:<10}  {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
         ));
         for l in &s.links {
             ui.print(&link_row(ui, &l.link));

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::export::index::{self, Index};
 use crate::export::verify::{self, Report};
 use crate::ui::Style;
+use crate::words;
 
 /// Re-read every file of an export and check it against its manifest.
 ///
@@ -18,7 +19,7 @@ use crate::ui::Style;
 /// is marked verified, which `disconnect` requires.
 ///
 /// Examples:
-///   shopunlink verify ./shopunlink-export-demo-crafts-co-2026-11-25
+///   shopunlink export --out ./backup && shopunlink verify ./backup
 ///   shopunlink verify ./backup --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -97,9 +98,9 @@ fn verify_all(ctx: &Ctx<'_>, args: &VerifyArgs) -> Result<()> {
         return Ok(());
     }
     Err(Error::verification(format!(
-        "{} of {} shops did not verify: {}",
+        "{} of {} did not verify: {}",
         failed.len(),
-        index.shops.len(),
+        words::count(index.shops.len() as u64, "shop", "shops"),
         failed.join(", ")
     ))
     .with_hint("re-export the failed shops (`shopunlink export --all-shops` resumes them)")
@@ -159,8 +160,9 @@ fn print_human(ctx: &Ctx<'_>, report: &Report) {
     if report.ok {
         let records: u64 = report.manifest.iter().flat_map(|m| &m.datasets).map(|d| d.records).sum();
         ui.note(&format!(
-            "verified: {records} records in {} datasets, all complete and unaltered",
-            report.datasets.len()
+            "verified: {} in {}, all complete and unaltered",
+            words::count(records, "record", "records"),
+            words::count(report.datasets.len() as u64, "dataset", "datasets")
         ));
     }
 }

@@ -17,7 +17,7 @@ use super::{Secret, Source};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::lock::{self, Lock};
-use crate::unlink::second_factor::LocalFactor;
+use crate::unlink::second_factor::{LocalFactor, Verdict};
 
 /// The issuer shown in authenticator apps.
 pub const ISSUER: &str = "shopunlink";
@@ -161,9 +161,9 @@ impl TotpFactor {
 }
 
 impl LocalFactor for TotpFactor {
-    fn check(&self, code: &Secret) -> Result<bool> {
+    fn check(&self, code: &Secret) -> Result<Verdict> {
         let code: String = code.expose().chars().filter(|c| !c.is_whitespace()).collect();
-        let Some(step) = self.totp.check(&code, (self.clock)()) else { return Ok(false) };
+        let Some(step) = self.totp.check(&code, (self.clock)()) else { return Ok(Verdict::Wrong) };
         if let Some(dir) = self.step_file.parent() {
             fsutil::create_private_dir(dir)?;
         }
@@ -171,11 +171,10 @@ impl LocalFactor for TotpFactor {
         // same moment must not both accept it.
         let _lock = Lock::take(&lock::beside(&self.step_file), "the record of used one-time codes")?;
         if self.last_step()?.is_some_and(|last| step <= last) {
-            tracing::warn!("that code was already used once; wait for the next one (codes change every 30 s)");
-            return Ok(false);
+            return Ok(Verdict::Reused);
         }
         fsutil::write_atomic(&self.step_file, step.to_string().as_bytes())?;
-        Ok(true)
+        Ok(Verdict::Accepted)
     }
 }
 
@@ -213,10 +212,10 @@ impl ProfileTotp {
 }
 
 impl LocalFactor for ProfileTotp {
-    fn check(&self, code: &Secret) -> Result<bool> {
+    fn check(&self, code: &Secret) -> Result<Verdict> {
         match self.factor()? {
             Some(f) => f.check(code),
-            None => Ok(false),
+            None => Ok(Verdict::Wrong),
         }
     }
 
@@ -250,26 +249,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = factor(dir.path(), T);
         let code = Secret::new(f.code_at(T));
-        assert!(f.check(&code).unwrap());
-        assert!(!f.check(&code).unwrap(), "the same code must be refused the second time");
-        // A later process (a new factor over the same state) refuses it too.
-        assert!(!factor(dir.path(), T).check(&code).unwrap());
+        assert_eq!(f.check(&code).unwrap(), Verdict::Accepted);
+        assert_eq!(f.check(&code).unwrap(), Verdict::Reused, "the same code is refused, as used, the second time");
+        // A later process (a new factor over the same state) refuses it too, still within its window.
+        assert_eq!(factor(dir.path(), T + 20).check(&code).unwrap(), Verdict::Reused);
         // The previous step's code is older than the accepted one: refused as well.
-        assert!(!f.check(&Secret::new(f.code_at(T - 30))).unwrap());
+        assert_eq!(f.check(&Secret::new(f.code_at(T - 30))).unwrap(), Verdict::Reused);
         // The next step's code is fresh: accepted.
-        assert!(f.check(&Secret::new(f.code_at(T + 30))).unwrap());
+        assert_eq!(f.check(&Secret::new(f.code_at(T + 30))).unwrap(), Verdict::Accepted);
     }
 
     #[test]
     fn skew_is_one_step_and_wrong_codes_fail() {
         let dir = tempfile::tempdir().unwrap();
         let f = factor(dir.path(), T);
-        assert!(!f.check(&Secret::new(f.code_at(T + 90))).unwrap(), "three steps ahead is out of the window");
+        assert_eq!(f.check(&Secret::new(f.code_at(T + 90))).unwrap(), Verdict::Wrong, "three steps ahead is out");
         let right = f.code_at(T);
         let wrong = if right == "000000" { "000001" } else { "000000" };
-        assert!(!f.check(&Secret::new(wrong)).unwrap());
-        assert!(!f.check(&Secret::new("abc")).unwrap());
-        assert!(f.check(&Secret::new(f.code_at(T - 30))).unwrap(), "one step behind is inside the window");
+        assert_eq!(f.check(&Secret::new(wrong)).unwrap(), Verdict::Wrong);
+        assert_eq!(f.check(&Secret::new("abc")).unwrap(), Verdict::Wrong);
+        assert_eq!(f.check(&Secret::new(f.code_at(T - 30))).unwrap(), Verdict::Accepted, "one step behind is inside");
     }
 
     #[test]

@@ -145,7 +145,13 @@ pub fn audit(settings: &Settings) -> (Check, Vec<Failure>) {
     let open: Vec<&Failure> = failures.iter().filter(|f| !f.resolved).collect();
     let check = match open.first() {
         None if failures.is_empty() => Check::pass("audit_log", "no failed disconnects"),
-        None => Check::pass("audit_log", format!("{} earlier failures, all finished since", failures.len())),
+        None => Check::pass(
+            "audit_log",
+            format!(
+                "{}, all finished since",
+                crate::words::count(failures.len() as u64, "earlier failure", "earlier failures")
+            ),
+        ),
         Some(f) => Check::fail(
             "audit_log",
             format!("the disconnect of {} failed at {}: {}", f.handle, f.time.to_rfc3339(), f.error),
@@ -156,7 +162,7 @@ pub fn audit(settings: &Settings) -> (Check, Vec<Failure>) {
 }
 
 fn recent_failures(events: &[Event]) -> Vec<Failure> {
-    let failed = events.iter().enumerate().filter(|(_, e)| e.event == Kind::Failed);
+    let failed = events.iter().enumerate().filter(|(_, e)| matches!(e.event, Kind::Failed | Kind::CodeReused));
     let mut out: Vec<Failure> = failed
         .map(|(i, e)| Failure {
             time: e.time,

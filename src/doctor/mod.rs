@@ -60,7 +60,10 @@ pub async fn diagnose(
     }
     // One real, signed call proves the credentials and the app's access, not just their presence.
     found.push(match &shops {
-        Ok(list) => Check::pass("shops", format!("{} answered: {} shop(s)", settings.platform, list.len())),
+        Ok(list) => Check::pass(
+            "shops",
+            format!("{} answered: {}", settings.platform, crate::words::count(list.len() as u64, "shop", "shops")),
+        ),
         Err(why) => Check::fail(
             "shops",
             format!("{} could not list the shops: {why}", settings.platform),

@@ -332,7 +332,7 @@ async fn wrong_codes(
         return Err("a wrong code was accepted".into());
     };
     if first < 2 {
-        return Ok(format!("a wrong code is rejected ({first} tries left)"));
+        return Ok(format!("a wrong code is rejected ({} left)", crate::words::count(first, "try", "tries")));
     }
     match answer(&wrong).await? {
         ChallengeAnswer::Rejected { remaining } if remaining < first => {

@@ -70,9 +70,12 @@ pub enum Kind {
     /// A support request was written (nothing changed on the platform).
     #[serde(rename = "disconnect.support_request")]
     SupportRequest,
-    /// The user stopped before anything changed (declined, Ctrl-C, wrong codes).
+    /// The user stopped before anything changed (declined, Ctrl-C, SIGTERM).
     #[serde(rename = "disconnect.cancelled")]
     Cancelled,
+    /// A second-factor code that had already been used was given; nothing changed.
+    #[serde(rename = "disconnect.code_reused")]
+    CodeReused,
     /// An event this version does not know (a newer shopunlink wrote it).
     #[serde(other)]
     Other,

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::platform::spec::kind_spec;
+use crate::platform::spec::{fill, kind_spec};
 use crate::platform::{DisconnectMode, Link, LinkSource, Platform, Shop};
 
 /// The plan shown before asking for confirmation.
@@ -66,5 +66,6 @@ pub fn build(
             platform.manual_steps(shop, link)
         }
     };
-    Plan { steps, consequences: spec.consequences_for(shop, link), manual_steps, warnings: spec.limits.clone() }
+    let warnings = spec.limits.iter().map(|l| fill(l, shop, link)).collect();
+    Plan { steps, consequences: spec.consequences_for(shop, link), manual_steps, warnings }
 }

@@ -204,7 +204,8 @@ pub fn human(r: &Receipt) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "shopunlink receipt");
     let _ = writeln!(out, "==================\n");
-    let _ = writeln!(out, "What:     {} ({}, \"{}\")", r.link.handle, r.link.kind, r.link.display_name);
+    let kind = crate::words::kind(r.link.kind);
+    let _ = writeln!(out, "What:     {} ({kind}, \"{}\")", r.link.handle, r.link.display_name);
     let _ = writeln!(out, "From:     {} (shop id {}, {}) on {}", r.shop.name, r.shop.id, r.shop.region, r.platform);
     let _ = writeln!(out, "Outcome:  {headline}");
     let _ = writeln!(out, "When:     {}", when(r.finished_at));
@@ -236,12 +237,11 @@ pub fn human(r: &Receipt) -> String {
     if !r.preflight.is_empty() {
         let _ = writeln!(out, "\nChecks before the disconnect:");
         for c in &r.preflight {
-            let mark = if c.ok {
-                "ok"
-            } else if c.overridden {
-                "overridden"
-            } else {
-                "not met"
+            let mark = match (c.ok, c.overridden, c.severity) {
+                (true, _, _) => "ok",
+                (false, true, _) => "overridden",
+                (false, false, super::preflight::Severity::Warning) => "warning",
+                (false, false, super::preflight::Severity::Blocker) => "not met",
             };
             let _ = writeln!(out, "  [{mark}] {}", c.message);
         }
@@ -253,9 +253,17 @@ pub fn human(r: &Receipt) -> String {
         }
     }
     if let Some(plan) = r.plan.as_ref().filter(|p| !p.manual_steps.is_empty()) {
-        let _ = writeln!(out, "\nThe owner's steps in the platform's own UI:");
+        let heading =
+            if r.support_request.is_some() { "What to do" } else { "The owner's steps in the platform's own UI" };
+        let _ = writeln!(out, "\n{heading}:");
         for (n, s) in plan.manual_steps.iter().enumerate() {
             let _ = writeln!(out, "  {}. {s}", n + 1);
+        }
+    }
+    if let Some(request) = &r.support_request {
+        let _ = writeln!(out, "\nThe request:\n");
+        for line in request.lines() {
+            let _ = writeln!(out, "{}", if line.is_empty() { String::new() } else { format!("  {line}") });
         }
     }
     if !r.request_ids.is_empty() {

@@ -40,11 +40,26 @@ pub struct Passed {
     pub verified_at: DateTime<Utc>,
 }
 
+/// What the profile's own factor made of a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The right code, never used before: accepted (and now used).
+    Accepted,
+    /// Not a code of this moment.
+    Wrong,
+    /// A right code that was already accepted once (RFC 6238 §5.2: never twice). Said apart from
+    /// a wrong code, because what to do differs: wait for the next code, not type it again.
+    Reused,
+}
+
+/// The `reason` detail of the error for a code that was already used.
+pub const CODE_REUSED: &str = "code_reused";
+
 /// The profile's own TOTP check, supplied by the credentials layer when the platform has no
 /// challenge of its own.
 pub trait LocalFactor {
-    /// Checks `code`; `Ok(false)` for a wrong code. Must refuse a code already used once.
-    fn check(&self, code: &Secret) -> Result<bool>;
+    /// Checks `code`. Must refuse a code already accepted once, as [`Verdict::Reused`].
+    fn check(&self, code: &Secret) -> Result<Verdict>;
     /// False when the profile has no TOTP, so the user is told before being asked for a code.
     fn is_enrolled(&self) -> Result<bool> {
         Ok(true)
@@ -56,12 +71,29 @@ fn wrong_code(remaining: u32) -> Error {
     if remaining == 0 { e.with_hint("the code is now void; run the command again for a new one") } else { e }
 }
 
+/// What a code reused within its window is told: the code was right once, so "wrong" would send
+/// the seller looking for a typo.
+const REUSED: &str = "that code was already used; wait for the next one (codes change every 30 s)";
+
+fn reused_code() -> Error {
+    Error::auth(format!("{REUSED}; nothing was changed"))
+        .with_hint("run the command again with the next code your authenticator shows")
+        .with_detail("reason", CODE_REUSED)
+}
+
+/// What checking one code found.
+enum Answer {
+    Accepted(Grant),
+    Wrong { remaining: u32 },
+    Reused,
+}
+
 /// Asks for codes until `check` accepts one: one try for a code given up front, [`TRIES`] at the
-/// prompt. `check` returns `Some(grant)` for a right code, `None` for a wrong one.
+/// prompt (a reused code takes a try too, so the questions end).
 async fn ask<F, Fut>(ui: &Ui, question: &str, given: Option<Secret>, mut check: F) -> Result<Grant>
 where
     F: FnMut(Secret) -> Fut,
-    Fut: std::future::Future<Output = Result<(Option<Grant>, u32)>>,
+    Fut: std::future::Future<Output = Result<Answer>>,
 {
     if let Some(code) = given {
         let plain = code.expose().trim().replace(' ', "");
@@ -71,20 +103,21 @@ where
                 .with_detail("flag", "--otp"));
         }
         return match check(Secret::new(plain)).await? {
-            (Some(grant), _) => Ok(grant),
-            (None, remaining) => Err(wrong_code(remaining)),
+            Answer::Accepted(grant) => Ok(grant),
+            Answer::Wrong { remaining } => Err(wrong_code(remaining)),
+            Answer::Reused => Err(reused_code()),
         };
     }
     for attempt in 1..=TRIES {
         let code = Secret::new(ui.prompt_code(question, CODE_DIGITS, "--otp CODE (or SHOPUNLINK_OTP)")?);
+        let left = crate::words::count(TRIES - attempt, "try", "tries");
         match check(code).await? {
-            (Some(grant), _) => return Ok(grant),
-            (None, 0) => return Err(wrong_code(0)),
-            (None, _) if attempt < TRIES => {
-                let left = TRIES - attempt;
-                ui.warn(&format!("wrong code; {left} {} left", if left == 1 { "try" } else { "tries" }));
-            }
-            (None, remaining) => return Err(wrong_code(remaining)),
+            Answer::Accepted(grant) => return Ok(grant),
+            Answer::Wrong { remaining: 0 } => return Err(wrong_code(0)),
+            Answer::Wrong { .. } if attempt < TRIES => ui.warn(&format!("wrong code; {left} left")),
+            Answer::Wrong { remaining } => return Err(wrong_code(remaining)),
+            Answer::Reused if attempt < TRIES => ui.warn(&format!("{REUSED}; {left} left")),
+            Answer::Reused => return Err(reused_code()),
         }
     }
     Err(wrong_code(0))
@@ -112,8 +145,8 @@ pub async fn pass(
             let challenge = challenge.clone();
             async move {
                 Ok(match platform.answer_challenge(&challenge, &code).await? {
-                    ChallengeAnswer::Accepted(grant) => (Some(grant), TRIES),
-                    ChallengeAnswer::Rejected { remaining } => (None, remaining),
+                    ChallengeAnswer::Accepted(grant) => Answer::Accepted(grant),
+                    ChallengeAnswer::Rejected { remaining } => Answer::Wrong { remaining },
                 })
             }
         })
@@ -130,7 +163,11 @@ pub async fn pass(
             .with_hint("enrol one with `shopunlink auth totp enroll`, then rerun"));
     };
     let grant = ask(ui, "Authenticator code", given, |code| async move {
-        Ok(if local.check(&code)? { (Some(Grant::LocalTotp), TRIES) } else { (None, TRIES) })
+        Ok(match local.check(&code)? {
+            Verdict::Accepted => Answer::Accepted(Grant::LocalTotp),
+            Verdict::Wrong => Answer::Wrong { remaining: TRIES },
+            Verdict::Reused => Answer::Reused,
+        })
     })
     .await?;
     Ok((grant, Passed { method: Method::Totp, sent_to: None, verified_at: Utc::now() }))

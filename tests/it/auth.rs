@@ -205,10 +205,25 @@ fn totp_enroll_then_disconnect_with_a_code_and_the_same_code_is_refused() {
     let receipt: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(receipt["outcome"], "disconnected");
     assert_eq!(receipt["second_factor"]["method"], "totp");
-    // The same code, a second time, on another link: refused, nothing changed.
-    let (code, _, err) = totp_disconnect(&home, "@lunabeauty", &otp);
+    // The same code, a second time within its window, on another link: refused as used (not as
+    // wrong: the seller should wait for the next code, not look for a typo), nothing changed, and
+    // the audit log says which it was.
+    let (code, out, err) = totp_disconnect(&home, "@lunabeauty", &otp);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("that code was already used; wait for the next one"), "{err}");
+    assert!(!err.contains("wrong"), "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["error"]["reason"], "code_reused", "{doc}");
+    let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!((&last["event"], &last["handle"]), (&"disconnect.code_reused".into(), &"@lunabeauty".into()), "{last}");
+    // A code that was never right still reads as wrong, and is logged as a failure.
+    let wrong = format!("{:06}", (otp.parse::<u32>().unwrap() + 500_000) % 1_000_000);
+    let (code, _, err) = totp_disconnect(&home, "@lunabeauty", &wrong);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("wrong second-factor code"), "{err}");
+    let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
+    assert!(audit.lines().last().unwrap().contains("disconnect.failed"), "{audit}");
     let status = home.json(&["status"], 0);
     let luna = status["shops"][0]["links"].as_array().unwrap().iter().find(|l| l["handle"] == "@lunabeauty").cloned();
     assert_eq!(luna.unwrap()["state"], "linked");

@@ -128,3 +128,26 @@ pub const DATASETS: [&str; 10] = [
     "product_details",
     "affiliate_orders",
 ];
+
+/// Exports the default shop into `home/NAME` and verifies it, as the disconnect preflight needs.
+pub fn exported(home: &Home, name: &str) -> PathBuf {
+    let dir = home.join(name);
+    let (code, _, err) = home.run(&["export", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = home.run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    dir
+}
+
+/// The state of the sandbox link `handle`, as `status --json` reports it.
+pub fn link_state(home: &Home, handle: &str) -> String {
+    let doc = home.json(&["status"], 0);
+    let links = doc["shops"][0]["links"].as_array().unwrap().clone();
+    links.iter().find(|l| l["handle"] == handle).unwrap()["state"].as_str().unwrap().to_owned()
+}
+
+/// Every line of the audit log, parsed.
+pub fn audit_events(home: &Home) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(home.join("state/audit.log")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).expect("an audit line is JSON")).collect()
+}

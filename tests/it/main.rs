@@ -14,5 +14,7 @@ mod resume;
 mod sandbox_flow;
 mod scripting;
 mod secrets;
+mod signals;
+mod terminal;
 mod tiktok;
 mod token_server;

@@ -32,18 +32,11 @@ fn export_and_verify(home: &Home) -> std::path::PathBuf {
 }
 
 fn export_and_verify_into(home: &Home, name: &str) -> std::path::PathBuf {
-    let dir = home.join(name);
-    let (code, _, err) = home.run(&["export", "--out", dir.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = home.run(&["verify", dir.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    dir
+    crate::common::exported(home, name)
 }
 
 fn link_state(home: &Home, handle: &str) -> String {
-    let doc = home.json(&["status"], 0);
-    let links = doc["shops"][0]["links"].as_array().unwrap().clone();
-    links.iter().find(|l| l["handle"] == handle).unwrap()["state"].as_str().unwrap().to_owned()
+    crate::common::link_state(home, handle)
 }
 
 fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -340,10 +333,13 @@ fn a_support_link_gets_a_ready_to_send_request() {
     let doc = home.json(&["disconnect", "@brightside.agency", "--allow-pending-funds"], 0);
     assert_eq!(doc["outcome"], "support_request");
     let text = doc["support_request"].as_str().unwrap();
-    for needle in ["@brightside.agency", "Demo Crafts Co.", "shop id", "link id", "partner-support@brightside.example"]
-    {
+    for needle in ["@brightside.agency", "Demo Crafts Co.", "shop id", "link id"] {
         assert!(text.contains(needle), "missing {needle}: {text}");
     }
+    // Where to send it is the seller's step, not a line of the letter to support.
+    assert!(!text.contains("request below"), "{text}");
+    let steps = doc["plan"]["manual_steps"].to_string();
+    assert!(steps.contains("partner-support@brightside.example"), "{steps}");
     assert!(text.contains("exported and verified our records"), "{text}");
     assert_eq!(link_state(&home, "@brightside.agency"), "linked");
 
@@ -409,7 +405,7 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
     // The plan is the dry run's result: on stdout, so it can be saved.
     let (code, out, err) = home.run(&["disconnect", "@democrafts.deals", "--dry-run", "--allow-unexported"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Plan: disconnect @democrafts.deals") && out.contains("Preflight"), "{out}");
+    assert!(out.contains("Plan: disconnect @democrafts.deals") && out.contains("Safety checks"), "{out}");
     // Several blockers: listed one per line, each hint once.
     let (code, _, err) = home.run(&["disconnect", "@democrafts", "--yes"]);
     assert_eq!(code, 5, "{err}");
@@ -489,7 +485,7 @@ fn the_walk_through_offers_the_export_and_ctrl_c_leaves_the_terminal_usable() {
     let line = format!("{} disconnect @democrafts.deals; echo EXIT=$?; stty -a", bin.display());
     let Some(text) = at_a_terminal(&home, &line, &["y", "@democrafts.deals\r", "\u{3}"]) else { return };
     assert!(text.contains("Export everything from Demo Crafts Co. and verify it now?"), "{text}");
-    assert!(text.contains("exported and verified into") && text.contains("step 5 of 7: second factor"), "{text}");
+    assert!(text.contains("exported and verified into") && text.contains("step 5 of 7: the one-time code"), "{text}");
     assert!(text.contains("EXIT=130"), "{text}");
     assert!(text.contains(" echo ") && !text.contains(" -echo "), "echo is back on: {text}");
     assert_eq!(link_state(&home, "@democrafts.deals"), "linked");

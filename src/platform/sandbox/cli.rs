@@ -15,11 +15,11 @@ pub const MAX_ORDERS: u64 = 100_000_000;
 /// Drive the embedded sandbox shop: rebuild it, read the code it "sent", or show its facts.
 ///
 /// Examples:
+///   shopunlink sandbox code                      (the code a waiting disconnect sent)
+///   shopunlink sandbox show --json
 ///   shopunlink sandbox reset --seed 7 --orders 1000000
 ///   shopunlink sandbox reset --settled --open-orders 0
 ///   shopunlink sandbox reset --profile-totp      (second factor: your TOTP, as on TikTok)
-///   shopunlink sandbox code
-///   shopunlink sandbox show --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct SandboxArgs {
@@ -117,6 +117,11 @@ fn show(io: &dyn Interaction, world: &World) {
     io.print(&format!("  statements       {} weekly, {} withdrawals", f("statements"), f("withdrawals")));
     io.print(&format!("  unsettled        {} USD", facts["unsettled"]["amount"].as_str().unwrap_or("0")));
     for l in &world.links {
-        io.print(&format!("  link             {:<22} {:<18} {}", l.handle, l.kind.as_str(), l.state.as_str()));
+        io.print(&format!(
+            "  link             {:<22} {:<18} {}",
+            l.handle,
+            crate::words::kind(l.kind),
+            crate::words::state(l.state)
+        ));
     }
 }
