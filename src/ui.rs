@@ -185,11 +185,9 @@ impl Ui {
     pub fn prompt(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| {
-            dialoguer::Input::<String>::new().with_prompt(question).allow_empty(true).interact_text_on(&Term::stderr())
-        });
+        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, |_| Ok(())));
         interrupt::set_in_prompt(false);
-        answer.map_err(prompt_error)
+        answer.map_err(|e| prompt_error(e.into()))
     }
 
     /// Asks a yes/no question (default no). Without a terminal, fails with exit 2 naming `flag`.
@@ -209,20 +207,17 @@ impl Ui {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
         let answer = tokio::task::block_in_place(|| {
-            dialoguer::Input::<String>::new()
-                .with_prompt(question)
-                .validate_with(|text: &String| -> std::result::Result<(), String> {
-                    let t = text.trim().replace(' ', "");
-                    if t.len() == digits && t.bytes().all(|b| b.is_ascii_digit()) {
-                        Ok(())
-                    } else {
-                        Err(format!("a code is {digits} digits"))
-                    }
-                })
-                .interact_text_on(&Term::stderr())
+            read_line(&Term::stderr(), question, |text| {
+                let t = text.trim().replace(' ', "");
+                if t.len() == digits && t.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok(())
+                } else {
+                    Err(format!("a code is {digits} digits"))
+                }
+            })
         });
         interrupt::set_in_prompt(false);
-        answer.map(|a| a.trim().replace(' ', "")).map_err(prompt_error)
+        answer.map(|a| a.trim().replace(' ', "")).map_err(|e| prompt_error(e.into()))
     }
 
     /// Asks for a secret without echoing it. Without a terminal, fails with exit 2 naming `flag`.
@@ -255,6 +250,47 @@ impl Ui {
             .with_hint(format!("pass {flag}"))
             .with_hint("prompts need a terminal on stdin and stderr, no --no-input, no CI variable")
             .with_detail("flag", flag))
+    }
+}
+
+/// Reads a line at the terminal key by key, as a shell does: printable characters are shown as
+/// typed, Backspace takes one back, Enter ends the line. Ctrl-D on an empty line is end of input
+/// (a cancel, not a character that is silently dropped), Ctrl-C an interrupt. An answer `check`
+/// refuses is said under the question, which is asked again.
+fn read_line(
+    term: &Term,
+    question: &str,
+    check: impl Fn(&str) -> std::result::Result<(), String>,
+) -> std::io::Result<String> {
+    use dialoguer::console::Key;
+    loop {
+        term.write_str(&format!("{question}: "))?;
+        let mut line = String::new();
+        loop {
+            match term.read_key()? {
+                Key::Enter => break,
+                Key::Backspace => {
+                    if line.pop().is_some() {
+                        term.clear_chars(1)?;
+                    }
+                }
+                Key::Char('\u{4}') if line.is_empty() => {
+                    term.write_line("")?;
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                Key::CtrlC => return Err(std::io::ErrorKind::Interrupted.into()),
+                Key::Char(c) if !c.is_control() => {
+                    line.push(c);
+                    term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+                _ => {}
+            }
+        }
+        term.write_line("")?;
+        match check(&line) {
+            Ok(()) => return Ok(line),
+            Err(problem) => term.write_line(&format!("  {problem}"))?,
+        }
     }
 }
 

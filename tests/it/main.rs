@@ -18,3 +18,4 @@ mod signals;
 mod terminal;
 mod tiktok;
 mod token_server;
+mod walkthrough;

@@ -428,49 +428,22 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
     assert!(doctor.to_string().contains("wrong second-factor code"), "{doctor}");
 }
 
-/// Runs `line` (a shell command) in a pseudo-terminal made by `script`, typing `keys` one after
-/// another with a pause before each; returns everything the terminal showed. `None` where
-/// `script` is not installed.
-#[cfg(unix)]
-fn at_a_terminal(home: &Home, line: &str, keys: &[&str]) -> Option<String> {
-    use std::io::Write;
-    std::process::Command::new("script").arg("--version").output().ok()?;
-    let mut child = std::process::Command::new("script")
-        .args(["-q", "-c", line, "/dev/null"])
-        .env("SHOPUNLINK_HOME", home.path())
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .current_dir(home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for key in keys {
-        std::thread::sleep(std::time::Duration::from_millis(2000));
-        stdin.write_all(key.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    Some(String::from_utf8_lossy(&out.stdout).replace('\r', "\n"))
-}
-
 /// At a real terminal: a typo in the handle asks again and an empty answer cancels (exit 3).
 #[cfg(unix)]
 #[test]
 fn a_typo_at_the_handle_prompt_asks_again_and_empty_cancels() {
+    use crate::terminal::{Terminal, line};
     let home = Home::new();
-    let bin = assert_cmd::cargo::cargo_bin("shopunlink");
-    let line = format!(
-        "{} disconnect @democrafts.deals --allow-unexported --allow-pending-funds; echo EXIT=$?",
-        bin.display()
-    );
-    let Some(text) = at_a_terminal(&home, &line, &["wrong\r", "\r"]) else { return };
-    assert!(text.contains("EXIT=3"), "{text}");
-    assert!(text.contains("not @democrafts.deals; try again") && text.contains("cancelled"), "{text}");
+    let args = "disconnect @democrafts.deals --allow-unexported --allow-pending-funds";
+    let Some(mut t) = Terminal::start(&home, &line(args), &[]) else { return };
+    t.expect("Type @democrafts.deals to disconnect it");
+    t.send("wrong\r");
+    t.expect("not @democrafts.deals; try again");
+    t.expect("Type @democrafts.deals to disconnect it");
+    t.send("\r");
+    let (code, text) = t.finish();
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("cancelled"), "{text}");
     assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
 }
 
@@ -480,13 +453,19 @@ fn a_typo_at_the_handle_prompt_asks_again_and_empty_cancels() {
 #[cfg(unix)]
 #[test]
 fn the_walk_through_offers_the_export_and_ctrl_c_leaves_the_terminal_usable() {
+    use crate::terminal::{Terminal, line, usable};
     let home = Home::new();
-    let bin = assert_cmd::cargo::cargo_bin("shopunlink");
-    let line = format!("{} disconnect @democrafts.deals; echo EXIT=$?; stty -a", bin.display());
-    let Some(text) = at_a_terminal(&home, &line, &["y", "@democrafts.deals\r", "\u{3}"]) else { return };
-    assert!(text.contains("Export everything from Demo Crafts Co. and verify it now?"), "{text}");
-    assert!(text.contains("exported and verified into") && text.contains("step 5 of 7: the one-time code"), "{text}");
-    assert!(text.contains("EXIT=130"), "{text}");
-    assert!(text.contains(" echo ") && !text.contains(" -echo "), "echo is back on: {text}");
+    let Some(mut t) = Terminal::start(&home, &line("disconnect @democrafts.deals"), &[]) else { return };
+    t.expect("Export everything from Demo Crafts Co. and verify it now?");
+    t.send("y");
+    t.expect("exported and verified into");
+    t.expect("Type @democrafts.deals to disconnect it");
+    t.send("@democrafts.deals\r");
+    t.expect("step 5 of 7: the one-time code");
+    t.expect("Code");
+    t.send("\u{3}");
+    let (code, text) = t.finish();
+    assert_eq!(code, 130, "{text}");
+    assert!(usable(&text), "echo is back on: {text}");
     assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
 }

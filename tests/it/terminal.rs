@@ -31,7 +31,8 @@ pub fn line(args: &str) -> String {
 
 impl Terminal {
     /// Runs `line` (a shell command line) in a pseudo-terminal with `home` as SHOPUNLINK_HOME, no
-    /// colour, prompts allowed, and `env` on top. `None` where `script` is not installed.
+    /// colour, prompts allowed, and `env` on top (an empty value removes the variable). `None`
+    /// where `script` is not installed.
     pub fn start(home: &Home, line: &str, env: &[(&str, &str)]) -> Option<Terminal> {
         Command::new("script").arg("--version").output().ok()?;
         let mut cmd = Command::new("script");
@@ -44,11 +45,17 @@ impl Terminal {
             .env("SHOPUNLINK_HOME", home.path())
             .env("NO_COLOR", "1")
             .env("TERM", "xterm")
-            .envs(env.iter().copied())
             .current_dir(home.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        for (key, value) in env {
+            if value.is_empty() {
+                cmd.env_remove(key);
+            } else {
+                cmd.env(key, value);
+            }
+        }
         let mut child = cmd.spawn().expect("script starts");
         let stdin = child.stdin.take();
         let mut stdout = child.stdout.take().expect("stdout");

@@ -1,0 +1,154 @@
+//! `shopunlink` alone: at a terminal, the shop's links and "which one?", then the same disconnect
+//! as `shopunlink disconnect LINK`; in a script (no terminal, `--no-input`, `--json`), the usage
+//! and exit 2, so scripts keep the plain commands.
+
+use crate::common::{Home, exported, link_state};
+
+const QUESTION: &str = "Its number or handle (empty to cancel)";
+
+#[test]
+fn without_a_terminal_shopunlink_alone_prints_the_usage_and_exits_2() {
+    let home = Home::new();
+    let (code, out, err) = home.run(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("Usage: shopunlink [OPTIONS] [COMMAND]") && err.contains("a subcommand is required"), "{err}");
+    let doc = home.json(&[], 2);
+    assert_eq!(
+        (&doc["error"]["kind"], &doc["error"]["message"]),
+        (&"usage".into(), &"a subcommand is required".into())
+    );
+}
+
+#[cfg(unix)]
+mod at_a_terminal {
+    use super::*;
+    use crate::terminal::{self, Terminal, line};
+
+    /// The number the list gives `handle`.
+    fn number_of(screen: &str, handle: &str) -> String {
+        let row = screen.lines().rev().find(|l| l.contains(". ") && l.contains(&format!(" {handle} "))).unwrap();
+        row.trim().split('.').next().unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn shopunlink_alone_shows_the_links_asks_which_and_walks_the_disconnect() {
+        let home = Home::new();
+        exported(&home, "export");
+        let Some(mut t) = Terminal::start(&home, &line(""), &[]) else { return };
+        let screen = t.expect(QUESTION);
+        for shown in ["LINK", "official account", "Which link do you want to disconnect?", "@brightside.agency"] {
+            assert!(screen.contains(shown), "{shown}:\n{screen}");
+        }
+        t.send(&format!("{}\r", number_of(&screen, "@democrafts.deals")));
+        t.expect("(the same as: shopunlink disconnect @democrafts.deals)");
+        t.expect("step 3 of 7: the plan");
+        t.expect("Type @democrafts.deals to disconnect it");
+        t.send("@democrafts.deals\r");
+        t.expect("Code");
+        let (_, code, _) = home.run(&["sandbox", "code"]);
+        t.send(&format!("{}\r", code.trim()));
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 0, "{screen}");
+        assert!(screen.contains("@democrafts.deals is disconnected from Demo Crafts Co."), "{screen}");
+        assert_eq!(link_state(&home, "@democrafts.deals"), "unlinked");
+    }
+
+    #[test]
+    fn a_handle_works_as_well_as_a_number_and_an_unknown_answer_asks_again() {
+        let home = Home::new();
+        let Some(mut t) = Terminal::start(&home, &line(""), &[]) else { return };
+        t.expect(QUESTION);
+        t.send("99\r");
+        t.expect("\"99\" is not in the list");
+        t.expect(QUESTION);
+        t.send("Inventory-Sync-Pro\r");
+        t.expect("(the same as: shopunlink disconnect inventory-sync-pro)");
+        // No export yet: the disconnect offers one, as `disconnect inventory-sync-pro` does; declined,
+        // the refusal stands (exit 5) and nothing changed.
+        t.expect("verify it now?");
+        t.send("n");
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 5, "{screen}");
+        assert_eq!(link_state(&home, "inventory-sync-pro"), "linked");
+    }
+
+    #[test]
+    fn an_empty_answer_or_ctrl_d_cancels_and_ctrl_c_exits_130_with_the_terminal_usable() {
+        for (keys, expected) in [("\r", 3), ("\u{4}", 3), ("\u{3}", 130)] {
+            let home = Home::new();
+            let Some(mut t) = Terminal::start(&home, &line(""), &[]) else { return };
+            t.expect(QUESTION);
+            t.send(keys);
+            let (exit, screen) = t.finish();
+            assert_eq!(exit, expected, "{keys:?}:\n{screen}");
+            assert!(terminal::usable(&screen), "{keys:?}:\n{screen}");
+            assert!(!home.join("state/audit.log").exists(), "no link was chosen, so nothing is logged");
+        }
+    }
+
+    /// Ctrl-D is "no answer" at every question of the disconnect, as at the link question: exit
+    /// 3, nothing changed, the stop in the audit log. A code that is not six digits is refused at
+    /// the question, which asks again.
+    #[test]
+    fn ctrl_d_at_the_handle_or_the_code_question_cancels() {
+        for at_code in [false, true] {
+            let home = Home::new();
+            let args = "disconnect @democrafts.deals --allow-unexported --allow-pending-funds";
+            let Some(mut t) = Terminal::start(&home, &line(args), &[]) else { return };
+            t.expect("Type @democrafts.deals to disconnect it");
+            if at_code {
+                t.send("@democrafts.deals\r");
+                t.expect("Code");
+                t.send("12\r");
+                t.expect("a code is 6 digits");
+                t.expect("Code");
+            }
+            t.send("\u{4}");
+            let (exit, screen) = t.finish();
+            assert_eq!(exit, 3, "at the code: {at_code}\n{screen}");
+            assert!(screen.contains("no answer (end of input); nothing was changed"), "{screen}");
+            assert!(terminal::usable(&screen), "{screen}");
+            assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
+            let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
+            assert!(audit.contains("disconnect.cancelled"), "{audit}");
+        }
+    }
+
+    #[test]
+    fn with_no_input_or_json_at_a_terminal_shopunlink_alone_prints_the_usage() {
+        for flag in ["--no-input", "--json"] {
+            let home = Home::new();
+            let Some(t) = Terminal::start(&home, &line(flag), &[]) else { return };
+            let (exit, screen) = t.finish();
+            assert_eq!(exit, 2, "{flag}:\n{screen}");
+            assert!(!screen.contains(QUESTION), "{flag}:\n{screen}");
+        }
+        let home = Home::new();
+        let Some(t) = Terminal::start(&home, &line(""), &[("CI", "true")]) else { return };
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 2, "CI:\n{screen}");
+        assert!(screen.contains("Usage: shopunlink"), "{screen}");
+    }
+
+    /// `TERM=dumb` shows escape codes as text: no colour there, unless asked for.
+    #[test]
+    fn no_colour_on_a_dumb_terminal_unless_forced() {
+        let red = "\u{1b}[31m";
+        let screen = |term: &str, extra: &str, env: &[(&str, &str)]| {
+            let home = Home::new();
+            let mut all = vec![("NO_COLOR", ""), ("TERM", term)];
+            all.extend_from_slice(env);
+            let t = Terminal::start(&home, &line(&format!("status --shop nope {extra}")), &all)?;
+            let (exit, screen) = t.finish();
+            assert_eq!(exit, 7, "{screen}");
+            Some(screen)
+        };
+        let Some(xterm) = screen("xterm", "", &[]) else { return };
+        assert!(xterm.contains(red), "a colour terminal gets colour:\n{xterm:?}");
+        let dumb = screen("dumb", "", &[]).unwrap();
+        assert!(!dumb.contains('\u{1b}'), "TERM=dumb gets none:\n{dumb:?}");
+        assert!(screen("dumb", "--color always", &[]).unwrap().contains(red), "--color always still forces it");
+        assert!(screen("dumb", "", &[("CLICOLOR_FORCE", "1")]).unwrap().contains(red), "so does CLICOLOR_FORCE");
+    }
+}
