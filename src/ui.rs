@@ -269,11 +269,7 @@ fn read_line(
         loop {
             match term.read_key()? {
                 Key::Enter => break,
-                Key::Backspace => {
-                    if line.pop().is_some() {
-                        term.clear_chars(1)?;
-                    }
-                }
+                Key::Backspace if line.pop().is_some() => term.clear_chars(1)?,
                 Key::Char('\u{4}') if line.is_empty() => {
                     term.write_line("")?;
                     return Err(std::io::ErrorKind::UnexpectedEof.into());
