@@ -12,7 +12,8 @@ use crate::error::Result;
 /// Examples:
 ///   mkdir -p ~/.local/share/bash-completion/completions
 ///   shopunlink completions bash > ~/.local/share/bash-completion/completions/shopunlink
-///   mkdir -p ~/.zfunc && shopunlink completions zsh > ~/.zfunc/_shopunlink   (with fpath+=~/.zfunc in ~/.zshrc)
+///   mkdir -p ~/.zfunc   (and fpath+=~/.zfunc in ~/.zshrc)
+///   shopunlink completions zsh > ~/.zfunc/_shopunlink
 ///   mkdir -p ~/.config/fish/completions
 ///   shopunlink completions fish > ~/.config/fish/completions/shopunlink.fish
 #[derive(Debug, Args)]

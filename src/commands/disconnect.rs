@@ -29,8 +29,9 @@ use crate::words;
 /// Examples:
 ///   shopunlink disconnect @democrafts.deals --dry-run
 ///   shopunlink disconnect @lunabeauty --allow-pending-funds   (asks for the handle, then the code)
-///   shopunlink disconnect inventory-sync-pro --yes --no-input   (sends the code, exits 2 asking for it)
-///   SHOPUNLINK_OTP=$(shopunlink sandbox code) shopunlink disconnect inventory-sync-pro --yes --no-input --json
+///   shopunlink disconnect inventory-sync-pro --yes --no-input   (sends the code; exits 2)
+///   export SHOPUNLINK_OTP=$(shopunlink sandbox code)
+///   shopunlink disconnect inventory-sync-pro --yes --no-input --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DisconnectArgs {

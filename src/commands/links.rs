@@ -22,7 +22,7 @@ use crate::words;
 /// the owner in its own UI but to no app.
 ///
 /// Examples:
-///   shopunlink links add service_partner @acme.logistics --name "Acme Logistics" --linked-since 2024-03-02
+///   shopunlink links add service_partner @acme.logistics --linked-since 2024-03-02
 ///   shopunlink links add marketing_account @democrafts.live --name "Demo Crafts LIVE"
 ///   shopunlink links add                      (asks what Seller Center shows)
 ///   shopunlink links list --json

@@ -12,7 +12,8 @@ use crate::settings::env;
 ///
 /// Examples:
 ///   shopunlink man | man -l -
-///   mkdir -p ~/.local/share/man/man1 && shopunlink man > ~/.local/share/man/man1/shopunlink.1
+///   mkdir -p ~/.local/share/man/man1
+///   shopunlink man > ~/.local/share/man/man1/shopunlink.1
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ManArgs {}

@@ -27,7 +27,8 @@ use crate::ui::Style;
 /// Examples:
 ///   shopunlink platform list
 ///   shopunlink platform check sandbox
-///   PATH="$PWD/examples/platforms:$PATH" shopunlink platform check example --json   (in a clone of shopunlink)
+///   export PATH="$PWD/examples/platforms:$PATH"   (in a clone of shopunlink)
+///   shopunlink platform check example --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct PlatformArgs {

@@ -6,6 +6,7 @@ mod bad_input;
 mod chaos;
 mod common;
 mod doctor;
+mod examples;
 mod fake_tiktok;
 mod fuzz;
 mod links;

@@ -93,6 +93,26 @@ impl Terminal {
         }
     }
 
+    /// Waits until the screen shows one of `needles` after what earlier calls consumed, and
+    /// returns the index of the one that shows first, and the line it is on.
+    pub fn expect_any(&mut self, needles: &[&str]) -> (usize, String) {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            let rest = screen.get(self.read_up_to..).unwrap_or("");
+            let first = needles.iter().enumerate().filter_map(|(i, n)| Some((rest.find(n)?, i))).min();
+            if let Some((at, i)) = first {
+                let line_start = rest[..at].rfind('\n').map_or(0, |p| p + 1);
+                let line_end = rest[at..].find('\n').map_or(rest.len(), |p| at + p);
+                let line = rest[line_start..line_end].to_owned();
+                self.read_up_to += at + needles[i].len();
+                return (i, line);
+            }
+            assert!(started.elapsed() < PATIENCE, "the terminal never showed any of {needles:?}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The pid `line` printed: the shopunlink process itself.
     pub fn pid(&mut self) -> String {
         self.expect("PID=");
@@ -122,6 +142,8 @@ impl Terminal {
     /// Waits for the command line to end (its `EXIT=` and `stty -a`), and returns the screen and
     /// the exit code of the command.
     pub fn finish(mut self) -> (i32, String) {
+        // The last lines are the shell's own: look for them from the top, whatever was read.
+        self.read_up_to = 0;
         self.expect("EXIT=");
         self.expect("speed");
         let started = Instant::now();

@@ -21,7 +21,7 @@ use crate::error::Result;
 ///
 /// Examples:
 ///   shopunlink auth login --platform tiktok
-///   echo "$REDIRECT_URL" | shopunlink auth login --platform tiktok --with-token   (app key and secret in SHOPUNLINK_TIKTOK_*)
+///   echo "$REDIRECT_URL" | shopunlink auth login --platform tiktok --with-token
 ///   shopunlink auth status --json
 ///   shopunlink auth totp enroll
 ///   shopunlink auth logout --profile acme
