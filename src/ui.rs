@@ -246,7 +246,7 @@ impl Ui {
         if self.interactive {
             return Ok(());
         }
-        Err(Error::usage(format!("input needed ({question}) but prompting is off"))
+        Err(Error::usage(format!("cannot ask {question:?}: prompting is off"))
             .with_hint(format!("pass {flag}"))
             .with_hint("prompts need a terminal on stdin and stderr, no --no-input, no CI variable")
             .with_detail("flag", flag))

@@ -21,10 +21,11 @@ use crate::words;
 
 /// Disconnect a linked account or app from a shop, safely.
 ///
-/// Runs preflight checks (a verified export, no pending funds, no open orders for the official
-/// account), shows the plan, asks you to type the handle, asks for a second-factor code, then
+/// Runs safety checks (a verified export, no pending funds, no open orders for the official
+/// account), shows the plan, asks you to type the handle, asks for a one-time code, then
 /// disconnects, checks the link is gone and writes a receipt. Running it again after a crash
-/// finishes the job; disconnecting a link that is already gone changes nothing.
+/// finishes the job; disconnecting a link that is already gone changes nothing. At a terminal,
+/// `shopunlink` alone lists the links and asks which one to disconnect.
 ///
 /// Examples:
 ///   shopunlink disconnect @democrafts.deals --dry-run
@@ -50,7 +51,7 @@ pub struct DisconnectArgs {
     #[arg(long)]
     pub yes: bool,
 
-    /// The second-factor code (or set SHOPUNLINK_OTP); without it you are prompted
+    /// The one-time code (or set SHOPUNLINK_OTP); without it you are asked for it
     #[arg(long, value_name = "CODE")]
     pub otp: Option<String>,
 
@@ -63,7 +64,7 @@ pub struct DisconnectArgs {
     pub allow_pending_funds: bool,
 
     /// A suspected breach: revoke an app, partner or marketing link now, without the export check
-    /// (never without the second factor); the receipt records it
+    /// (never without the one-time code); the receipt records it
     #[arg(long)]
     pub emergency: bool,
 

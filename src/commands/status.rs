@@ -235,7 +235,7 @@ fn print_readiness(ui: &Ui, r: &ReadinessDoc) {
     } else {
         ui.print(&format!(
             "\n  {}",
-            ui.paint(Style::Bold, "Before you disconnect (the links above say which each applies to)")
+            ui.paint(Style::Bold, "Before you disconnect (each is listed above under the links it applies to)")
         ));
         for b in &r.blockers {
             ui.print(&format!("  {} {}", ui.paint(Style::Red, "✗"), b.message));

@@ -34,25 +34,25 @@ pub fn build(
     let name = platform.display_name();
     let mut steps = Vec::new();
     if confirm_typed && link.disconnect != DisconnectMode::Support {
-        steps.push(format!("confirm: you type {}", link.handle));
+        steps.push(format!("you confirm by typing {}", link.handle));
     }
     let manual_steps = match link.disconnect {
         DisconnectMode::Api => {
-            steps.push("check your second-factor code".into());
+            steps.push("check your one-time code".into());
             steps.push(format!("ask {name} to remove {} from {}", link.handle, shop.name));
             steps.push("read the links again to confirm it is gone".into());
             steps.push(receipt);
             Vec::new()
         }
         DisconnectMode::Guided if link.source == LinkSource::Declared => {
-            steps.push("check your second-factor code".into());
+            steps.push("check your one-time code".into());
             steps.push(format!("show where to unlink it in {name}'s own UI; you unlink it there"));
             steps.push("ask you to confirm it is done (scripts: --owner-done)".into());
             steps.push(receipt);
             platform.manual_steps(shop, link)
         }
         DisconnectMode::Guided => {
-            steps.push("check your second-factor code".into());
+            steps.push("check your one-time code".into());
             steps.push(format!("do every part {name} allows through its API"));
             steps.push(
                 "show the steps only you can take in the platform's own UI; --wait watches until the link is gone"

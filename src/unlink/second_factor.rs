@@ -67,7 +67,7 @@ pub trait LocalFactor {
 }
 
 fn wrong_code(remaining: u32) -> Error {
-    let e = Error::auth("wrong second-factor code; nothing was changed");
+    let e = Error::auth("wrong one-time code; nothing was changed");
     if remaining == 0 { e.with_hint("the code is now void; run the command again for a new one") } else { e }
 }
 

@@ -221,7 +221,7 @@ fn totp_enroll_then_disconnect_with_a_code_and_the_same_code_is_refused() {
     let wrong = format!("{:06}", (otp.parse::<u32>().unwrap() + 500_000) % 1_000_000);
     let (code, _, err) = totp_disconnect(&home, "@lunabeauty", &wrong);
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("wrong second-factor code"), "{err}");
+    assert!(err.contains("wrong one-time code"), "{err}");
     let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
     assert!(audit.lines().last().unwrap().contains("disconnect.failed"), "{audit}");
     let status = home.json(&["status"], 0);

@@ -423,9 +423,9 @@ fn a_seller_can_read_the_plan_the_refusal_and_what_went_wrong() {
     let (code, _, err) = home.run(&["disconnect", "inventory-sync-pro", "--yes", "--otp", "000000"]);
     assert_eq!(code, 4, "{err}");
     let audit = std::fs::read_to_string(home.join("state/audit.log")).unwrap();
-    assert!(audit.contains("disconnect.failed") && audit.contains("wrong second-factor code"), "{audit}");
+    assert!(audit.contains("disconnect.failed") && audit.contains("wrong one-time code"), "{audit}");
     let doctor = home.json(&["doctor"], 1);
-    assert!(doctor.to_string().contains("wrong second-factor code"), "{doctor}");
+    assert!(doctor.to_string().contains("wrong one-time code"), "{doctor}");
 }
 
 /// At a real terminal: a typo in the handle asks again and an empty answer cancels (exit 3).

@@ -399,7 +399,7 @@ impl Platform for Sandbox {
             l.details.insert("unlinked_at".into(), now.to_rfc3339().into());
             l.details.remove("pending_commission");
             Ok(DisconnectOutcome {
-                performed: vec![format!("unlinked {} ({}) from the shop", link.handle, link.kind.as_str())],
+                performed: vec![format!("unlinked {} ({}) from the shop", link.handle, crate::words::kind(link.kind))],
                 manual_steps: Vec::new(),
                 request_ids: vec![request_id],
             })
