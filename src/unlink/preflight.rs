@@ -334,7 +334,8 @@ fn orders_check(readiness: &Readiness, blocks: bool) -> Check {
     let returns = readiness.open_returns;
     let mut parts = Vec::new();
     if open > 0 {
-        parts.push(format!("{} still need fulfilment", plural(open, "open order")));
+        let verb = if open == 1 { "needs" } else { "need" };
+        parts.push(format!("{} still {verb} fulfilment", plural(open, "open order")));
     }
     if returns > 0 {
         let what = if returns == 1 {

@@ -469,3 +469,16 @@ fn the_walk_through_offers_the_export_and_ctrl_c_leaves_the_terminal_usable() {
     assert!(usable(&text), "echo is back on: {text}");
     assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
 }
+
+/// Counts read as a seller would write them: "1 open order still needs", "1 dataset".
+#[test]
+fn one_of_a_thing_is_said_in_the_singular() {
+    let home = Home::new();
+    assert_eq!(home.run(&["sandbox", "reset", "--open-orders", "1"]).0, 0);
+    let (_, out, _) = home.run(&["status"]);
+    assert!(out.contains("1 open order still needs fulfilment"), "{out}");
+    assert_eq!(home.run(&["export", "--out", "one", "--datasets", "orders"]).0, 0);
+    let (code, _, err) = home.run(&["verify", "one"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("in 1 dataset,"), "{err}");
+}
