@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_tiktok::{Config, Fake};
+use fake_tiktok::{Config, Fake, api_of};
 use shopunlink::credentials::{CredentialStore, Credentials, MemoryStore, Secret};
 use shopunlink::platform::tiktok::Tiktok;
 use shopunlink::platform::{Dataset, PageRequest, Platform, PlatformContext, PlatformSettings, TimeRange};
@@ -155,16 +155,6 @@ async fn limiter_run(rate: u32, tasks: usize) -> (usize, Duration) {
         h.await.expect("task");
     }
     (fake.seen().len() - before, started.elapsed())
-}
-
-/// The API (the limiter's key within one shop) a request path belongs to: statement
-/// transactions carry the statement id in the path but are one API.
-fn api_of(path: &str) -> &str {
-    if path.starts_with("/finance/202501/statements/") {
-        "/finance/202501/statements/{id}/statement_transactions"
-    } else {
-        path
-    }
 }
 
 /// The export under `latency_ms` of latency and the default limit; prints requests per API, the

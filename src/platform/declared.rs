@@ -212,8 +212,12 @@ impl Platform for WithDeclared {
         self.inner.link_kinds()
     }
 
-    fn windows(&self, dataset: super::Dataset, range: &TimeRange, now: DateTime<Utc>) -> Vec<TimeRange> {
-        self.inner.windows(dataset, range, now)
+    async fn census(&self, shop: &Shop, dataset: super::Dataset, range: &TimeRange) -> Result<Option<super::Census>> {
+        self.inner.census(shop, dataset, range).await
+    }
+
+    fn rate_limit(&self) -> Option<u32> {
+        self.inner.rate_limit()
     }
 
     async fn changed_since(&self, shop: &Shop, since: DateTime<Utc>) -> Result<Option<bool>> {

@@ -366,6 +366,25 @@ impl Page {
     }
 }
 
+/// What one small request (a one-record page) tells about a dataset's records in a time range:
+/// enough for the export to cut the range into windows of about equal size and read them side by
+/// side (see [`crate::platform::Platform::census`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Census {
+    /// Records in the range. A platform that can only say "more than it counts" (a search capped
+    /// at 10,000 results) gives a number above its cap: the range is then cut further.
+    pub records: u64,
+    /// Records one request reads (a full page). A dataset read per parent record (a statement's
+    /// transactions) counts its parents and says 1: each costs at least one request.
+    pub per_request: u32,
+    /// When the range's first record is stamped, when the platform can tell (a listing sorted by
+    /// time): it bounds the cutting of a range with an open start.
+    pub first: Option<DateTime<Utc>>,
+    /// When its last record is stamped, likewise; asked for only when the range has an open end
+    /// (a closed shop's last order may be months old, and cutting the months after it is waste).
+    pub last: Option<DateTime<Utc>>,
+}
+
 /// A second-factor challenge the platform sent to the seller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
