@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use futures_util::future::join_all;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -51,6 +51,11 @@ pub struct ShopEntry {
     pub error: Option<String>,
 }
 
+/// Shops exported at once. Each has its own rate limits, so more at once is faster until the
+/// machine is the limit: ten shops' pages already keep two cores busy, and every shop in flight
+/// holds its pages in memory.
+const SHOPS_AT_ONCE: usize = 10;
+
 /// A folder name per shop: its name, made path-safe, and its id so two shops never share one.
 fn folder(shop: &Shop) -> String {
     format!("{}-{}", slug(&shop.name), slug(&shop.id))
@@ -77,7 +82,7 @@ pub async fn export(
         let out = base.join(folder(shop));
         async move { export_one(ctx, platform, shop.clone(), args, datasets, Some(out)).await }
     });
-    let results = join_all(runs).await;
+    let results: Vec<_> = futures_util::stream::iter(runs).buffered(SHOPS_AT_ONCE).collect().await;
     let mut entries = Vec::new();
     let mut failed = Vec::new();
     for (shop, result) in shops.iter().zip(results) {

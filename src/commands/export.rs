@@ -69,9 +69,10 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_media: bool,
 
-    /// Datasets fetched at the same time
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub jobs: u16,
+    /// Datasets fetched at the same time [default: all of them on a platform with a rate limit
+    /// per API, such as TikTok Shop; 4 otherwise]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: Option<u16>,
 
     /// MiB written per dataset between checkpoints (tests lower it to exercise resume)
     #[arg(long, hide = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -174,7 +175,7 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         );
     }
     let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
-    let shops = platform.shops().await?;
+    let shops = platform.shop_list().await?;
     let datasets = chosen_datasets(platform.as_ref(), &args)?;
     if args.all_shops {
         return super::all_shops::export(ctx, platform, shops, &args, datasets).await;
@@ -208,6 +209,21 @@ pub(super) struct Done {
     pub note: &'static str,
 }
 
+/// Datasets exported at once without `--jobs`, on a platform without a rate limit per API (the
+/// sandbox: its datasets share the machine's cores, and more would only hold more pages).
+const DEFAULT_JOBS: usize = 4;
+
+/// How many datasets run at once: `--jobs`, or every one of them when the platform limits each
+/// API on its own (they then wait on separate limits, so side by side costs nothing), or
+/// [`DEFAULT_JOBS`].
+fn jobs(flag: Option<u16>, platform: &dyn crate::platform::Platform, datasets: usize) -> usize {
+    match flag {
+        Some(n) => n.into(),
+        None if platform.rate_limit().is_some() => datasets.max(1),
+        None => DEFAULT_JOBS,
+    }
+}
+
 /// Exports one shop into `out` (or the default directory), records it in the index and writes its
 /// `README.txt`; the caller reports it.
 pub(super) async fn export_one(
@@ -218,6 +234,7 @@ pub(super) async fn export_one(
     datasets: Vec<Dataset>,
     out: Option<PathBuf>,
 ) -> Result<Done> {
+    let concurrency = jobs(args.jobs, platform.as_ref(), datasets.len());
     let mut plan = ExportPlan {
         dir: out.clone().unwrap_or_default(),
         platform: platform.name().into(),
@@ -229,7 +246,7 @@ pub(super) async fn export_one(
         format: args.format,
         fresh: args.fresh,
         media: !args.no_media,
-        concurrency: args.jobs.into(),
+        concurrency,
         commit_bytes: args.checkpoint_mib << 20,
     };
     if out.is_none() {

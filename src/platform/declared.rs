@@ -212,6 +212,10 @@ impl Platform for WithDeclared {
         self.inner.link_kinds()
     }
 
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        self.inner.shop_list().await
+    }
+
     async fn census(&self, shop: &Shop, dataset: super::Dataset, range: &TimeRange) -> Result<Option<super::Census>> {
         self.inner.census(shop, dataset, range).await
     }

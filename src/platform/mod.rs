@@ -181,6 +181,13 @@ pub trait Platform: Send + Sync {
     /// Every shop this profile can see, with its links (linked and recently unlinked).
     async fn shops(&self) -> Result<Vec<Shop>>;
 
+    /// Every shop this profile can see, for work that needs the shops but not their links (an
+    /// export): a platform whose links take extra round trips to find skips them here. The
+    /// default is [`Platform::shops`].
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        self.shops().await
+    }
+
     /// Money, orders and listings that stand in the way of a safe disconnect.
     async fn readiness(&self, shop: &Shop) -> Result<Readiness>;
 

@@ -63,6 +63,9 @@ pub struct Config {
     pub withdrawals: usize,
     /// The tokens are also authorized for a second shop of the seller (listed, never read).
     pub second_shop: bool,
+    /// More shops of the seller, each holding the same records as the first (the benchmark's
+    /// many-shop export); their ciphers are [`extra_cipher`].
+    pub extra_shops: usize,
     /// Records per page at most (the fake may send fewer than `page_size`, as the API may).
     pub page_len: usize,
     /// A product search matching more than this is refused with [`SEARCH_TOO_LARGE`] (the real
@@ -124,6 +127,7 @@ impl Default for Config {
             payments: 60,
             withdrawals: 80,
             second_shop: false,
+            extra_shops: 0,
             page_len: 25,
             product_search_limit: 100,
             fault_percent: 0,
@@ -368,6 +372,8 @@ pub struct Seen {
     pub query: BTreeMap<String, String>,
     /// Body as text.
     pub body: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 #[derive(Debug)]
@@ -583,6 +589,7 @@ impl State {
                 if c == SECOND_CIPHER
                     && self.config.second_shop
                     && (path == "/event/202309/webhooks" || path.starts_with("/affiliate_seller/")) => {}
+            (false, Some(c)) if (0..self.config.extra_shops).any(|i| c == extra_cipher(i)) => {}
             (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
             _ => {}
         }
@@ -674,6 +681,7 @@ impl State {
             path: path.clone(),
             query: query.iter().cloned().collect(),
             body: String::from_utf8_lossy(&r.body).into_owned(),
+            at: Instant::now(),
         });
         let answer = self.route(r, &path, &query);
         let answer = self.hostile(&path, &query, answer);
@@ -698,8 +706,14 @@ impl State {
                 } else {
                     String::new()
                 };
+                let extra: String = (0..self.config.extra_shops)
+                    .map(|i| {
+                        let cipher = extra_cipher(i);
+                        format!(r#",{{"id":"75{i:017}","name":"Luna Branch {i}","region":"GB","cipher":"{cipher}"}}"#)
+                    })
+                    .collect();
                 ok(format!(
-                    r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}{second}]}}"#
+                    r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}{second}{extra}]}}"#
                 ))
             }
             ("GET", "/event/202309/webhooks") if r.url.query().unwrap_or("").contains(SECOND_CIPHER) => {
@@ -1332,4 +1346,9 @@ fn no_delay_listener() -> std::net::TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     socket2::SockRef::from(&listener).set_tcp_nodelay(true).expect("TCP_NODELAY on the fake's listener");
     listener
+}
+
+/// The cipher of extra shop `i` ([`Config::extra_shops`]).
+pub fn extra_cipher(i: usize) -> String {
+    format!("GCP_extra_shop_{i}")
 }

@@ -132,6 +132,10 @@ impl Platform for Tiktok {
         links::shops(&self.client).await
     }
 
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        links::shop_list(&self.client).await
+    }
+
     async fn readiness(&self, shop: &Shop) -> Result<Readiness> {
         let mut readiness = readiness::read(&self.client, &shop.handle).await?;
         readiness.pending_commissions = affiliates::pending_commissions(&self.client, shop).await?;
