@@ -67,14 +67,10 @@ impl Document {
                 );
             }
         }
-        // `$schema`, `$id` and `title` first: what a reader looks for at the top of the file.
-        let mut ordered = Map::new();
-        ordered.insert("$schema".into(), root.remove("$schema").unwrap_or_else(|| json!(DRAFT)));
-        ordered.insert("$id".into(), format!("{BASE_URL}{name}.json").into());
-        ordered.insert("title".into(), title.into());
-        root.remove("title");
-        ordered.extend(root);
-        Document { name, title, schema: Schema::from(ordered) }
+        // schemars writes `$id`, `$schema` and `title` first whatever the order here.
+        root.insert("$id".into(), format!("{BASE_URL}{name}.json").into());
+        root.insert("title".into(), title.into());
+        Document { name, title, schema: Schema::from(root) }
     }
 
     /// The file name inside [`DIR`].
@@ -89,9 +85,6 @@ impl Document {
         text
     }
 }
-
-/// The JSON Schema dialect of every document.
-const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// Every document carries `"schema_version": 1` (SPEC §5): the schema says exactly 1.
 fn pin_schema_version(schema: &mut Map<String, Value>) {
@@ -135,4 +128,27 @@ pub fn documents() -> Vec<Document> {
     docs.extend(crate::platform::command_documents());
     docs.push(Document::of::<crate::error::ErrorDoc>("error", "The --json document of a failing command", Written));
     docs
+}
+
+/// `docs/schema/README.md`: what each file describes, and the promise the schemas make.
+pub fn readme(docs: &[Document]) -> String {
+    let mut out = String::from(
+        "# JSON Schemas of shopunlink's documents\n\n\
+         Generated from the Rust types that print and write these documents (`src/schema.rs`): do not\n\
+         edit them by hand. After changing a document's type, regenerate them with\n\
+         `SHOPUNLINK_BLESS=1 cargo test --test it schema`; `cargo test` fails while they differ from the\n\
+         types, and checks what the real binary prints and writes against them.\n\n\
+         Each file is a JSON Schema (draft 2020-12) whose `$id` is where it is published. Every document\n\
+         has `\"schema_version\": 1` at the top. Fields are only ever added: a later shopunlink may print\n\
+         properties a schema here does not list, so the schemas accept unknown properties, and a script\n\
+         should ignore those it does not know. A change that is not an addition raises `schema_version`.\n\n\
+         A failing command still prints one document on stdout under `--json`: when the exit code is\n\
+         not 0, validate it against `error.json` (a command whose result says what failed, such as\n\
+         `verify`, keeps its own fields beside `error`).\n\n\
+         | file | document |\n|---|---|\n",
+    );
+    for doc in docs {
+        out.push_str(&format!("| [{0}]({0}) | {1} |\n", doc.file_name(), doc.title));
+    }
+    out
 }

@@ -90,7 +90,8 @@ impl DatasetEntry {
     }
 }
 
-/// The whole manifest.
+/// An export's `manifest.json` (SPEC §8), written last and atomically: what the export holds, with
+/// the size and SHA-256 of every file, and whether it is complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Manifest {
     /// Always 1.

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::lock::{self, Lock};
 
-/// One line of the audit log.
+/// One line of `state/audit.log` (NDJSON): an event of a disconnect, appended as it happens; the
+/// `done` line holds the whole receipt in `details`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// When.

@@ -73,7 +73,9 @@ pub enum Outcome {
     AwaitingOwner,
 }
 
-/// The receipt (and the `disconnect --json` document).
+/// A disconnect's receipt (SPEC §6 step 8), saved in `state/receipts/` and printed by
+/// `disconnect --json`: what was unlinked and when, every preflight check, the plan, the export
+/// relied on, the second factor (never the code) and the platform's request ids.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Receipt {
     /// Always 1.
