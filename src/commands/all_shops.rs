@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use futures_util::StreamExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -17,8 +18,8 @@ use crate::export::summary;
 use crate::fsutil;
 use crate::platform::{Dataset, Platform, Shop};
 
-/// `DIR/index.json`: which shop went where.
-#[derive(Debug, Serialize, Deserialize)]
+/// `DIR/index.json` of `export --all-shops`: which shop went where.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ShopsIndex {
     /// Always 1.
     pub schema_version: u32,
@@ -33,7 +34,7 @@ pub struct ShopsIndex {
 }
 
 /// One shop of an all-shops export.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ShopEntry {
     /// Shop id.
     pub id: String,
@@ -55,6 +56,17 @@ pub struct ShopEntry {
 /// machine is the limit: ten shops' pages already keep two cores busy, and every shop in flight
 /// holds its pages in memory.
 const SHOPS_AT_ONCE: usize = 10;
+
+/// `export --all-shops --json`: where the shops went (the same entries as `DIR/index.json`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AllShopsDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The folder holding one folder per shop and `index.json`.
+    dir: String,
+    /// One entry per shop.
+    shops: &'a [ShopEntry],
+}
 
 /// A folder name per shop: its name, made path-safe, and its id so two shops never share one.
 fn folder(shop: &Shop) -> String {
@@ -112,7 +124,7 @@ pub async fn export(
     let text =
         serde_json::to_vec_pretty(&index).map_err(|e| Error::internal("cannot encode the index").with_source(e))?;
     fsutil::write_atomic(&base.join("index.json"), &text)?;
-    let doc = serde_json::json!({"schema_version": 1, "dir": base.display().to_string(), "shops": index.shops});
+    let doc = AllShopsDoc { schema_version: 1, dir: base.display().to_string(), shops: &index.shops };
     if !failed.is_empty() {
         return Err(Error::platform(format!(
             "{} of {} shops failed: {}",
@@ -121,7 +133,7 @@ pub async fn export(
             failed.join("; ")
         ))
         .with_hint("the others are complete; rerun the same command to resume the failed ones")
-        .with_document(doc));
+        .with_document(&doc));
     }
     ctx.ui.print_json(&doc);
     ctx.ui.note(&format!(

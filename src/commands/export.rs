@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::{Ctx, select_shop};
 use crate::error::{Error, Result};
@@ -200,6 +202,15 @@ fn chosen_datasets(platform: &dyn crate::platform::Platform, args: &ExportArgs) 
     Ok(datasets)
 }
 
+/// `export --json`: the export's `manifest.json` (SPEC §8) and the directory it is in.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExportDoc<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    /// The export directory, as given (or chosen by default).
+    dir: String,
+}
+
 /// One shop's finished export.
 pub(super) struct Done {
     pub dir: PathBuf,
@@ -294,9 +305,7 @@ fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, lines: &[su
     let records: u64 = manifest.datasets.iter().map(|d| d.records).sum();
     let bytes: u64 = manifest.datasets.iter().map(|d| d.bytes).sum();
     if ui.is_json() {
-        let mut doc = serde_json::to_value(manifest).unwrap_or_default();
-        doc["dir"] = dir.display().to_string().into();
-        ui.print_json(&doc);
+        ui.print_json(&ExportDoc { manifest, dir: dir.display().to_string() });
     } else {
         ui.print(summary::table(lines).trim_end());
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::spec::kind_spec;
@@ -25,7 +26,7 @@ use crate::fsutil;
 pub const MAX_LINKS: usize = 1000;
 
 /// One declared link as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Declared {
     /// The platform it belongs to.
     pub platform: String,

@@ -304,6 +304,11 @@ pub enum PlatformCommand {
     Sandbox(sandbox::cli::SandboxArgs),
 }
 
+/// The JSON documents the platforms' own subcommands print (`docs/schema/`).
+pub fn command_documents() -> Vec<crate::schema::Document> {
+    sandbox::cli::documents()
+}
+
 /// Runs a platform's own subcommand.
 pub async fn run_command(command: PlatformCommand, ctx: &PlatformContext, io: &dyn Interaction) -> Result<()> {
     match command {

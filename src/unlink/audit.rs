@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::receipt::Outcome;
@@ -13,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::lock::{self, Lock};
 
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of `state/audit.log` (NDJSON): an event of a disconnect, appended as it happens; the
+/// `done` line holds the whole receipt in `details`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// When.
     pub time: DateTime<Utc>,
@@ -53,7 +55,7 @@ pub struct Event {
 }
 
 /// The kinds of audit event, as the log names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Kind {
     /// About to ask the platform (written before the call).
     #[serde(rename = "disconnect.attempt")]
@@ -73,8 +75,9 @@ pub enum Kind {
     /// The user stopped before anything changed (declined, Ctrl-C, wrong codes).
     #[serde(rename = "disconnect.cancelled")]
     Cancelled,
-    /// An event this version does not know (a newer shopunlink wrote it).
+    /// An event this version does not know (a newer shopunlink wrote it); never written.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 

@@ -12,6 +12,7 @@ mod links;
 mod plugins;
 mod resume;
 mod sandbox_flow;
+mod schema;
 mod scripting;
 mod secrets;
 mod tiktok;
