@@ -229,6 +229,16 @@ fn timeline(fake: &Fake) {
     for (api, (first, last, n)) in apis {
         println!("    {api:<58} {n:>5} {:>7.0} ms {:>7.0} ms", ms(first), ms(last));
     }
+    // Order searches per quarter second: where the busiest API was not kept busy.
+    let mut quarters = vec![0usize; 1];
+    for s in seen.iter().filter(|s| s.path == "/order/202309/orders/search") {
+        let q = ((s.at - start).as_millis() / 250) as usize;
+        if quarters.len() <= q {
+            quarters.resize(q + 1, 0);
+        }
+        quarters[q] += 1;
+    }
+    println!("    order searches per 250 ms: {quarters:?}");
 }
 
 /// Table 2: the limiter alone.

@@ -89,12 +89,15 @@ pub async fn export(
     });
     fsutil::create_private_dir(&base)?;
     let started = Instant::now();
+    let view = ctx.ui.shops_progress(shops.len());
     let runs = shops.iter().map(|shop| {
         let (platform, datasets) = (platform.clone(), datasets.clone());
         let out = base.join(folder(shop));
-        async move { export_one(ctx, platform, shop.clone(), args, datasets, Some(out)).await }
+        let line = view.shop(&shop.name, datasets.len());
+        async move { export_one(ctx, platform, shop.clone(), args, datasets, Some(out), line).await }
     });
     let results: Vec<_> = futures_util::stream::iter(runs).buffered(SHOPS_AT_ONCE).collect().await;
+    view.clear();
     let mut entries = Vec::new();
     let mut failed = Vec::new();
     for (shop, result) in shops.iter().zip(results) {
@@ -137,8 +140,8 @@ pub async fn export(
     }
     ctx.ui.print_json(&doc);
     ctx.ui.note(&format!(
-        "✓ exported {} shops into {} in {:.1}s; next: shopunlink verify --all-shops {}",
-        shops.len(),
+        "✓ exported {} into {} in {:.1}s; next: shopunlink verify --all-shops {}",
+        if shops.len() == 1 { "1 shop".to_owned() } else { format!("{} shops", shops.len()) },
         base.display(),
         started.elapsed().as_secs_f64(),
         base.display()

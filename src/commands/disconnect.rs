@@ -177,7 +177,11 @@ async fn offer_export(job: &Job<'_>, pre: &Preflight) -> Result<bool> {
     let platform: std::sync::Arc<dyn Platform> = std::sync::Arc::from(job.ctx.platform()?);
     let args = super::export::ExportArgs::defaults();
     let datasets: Vec<_> = platform.datasets().iter().map(|d| d.name).collect();
-    let done = super::export::export_one(job.ctx, platform, job.shop.clone(), &args, datasets, None).await?;
+    let bars = job.ctx.ui.export_progress();
+    let done =
+        super::export::export_one(job.ctx, platform, job.shop.clone(), &args, datasets, None, bars.clone()).await;
+    bars.clear();
+    let done = done?;
     super::verify::verify_one(job.ctx, &done.dir, false)?;
     ui.note(&format!("✓ exported and verified into {}; going on with the disconnect", done.dir.display()));
     Ok(true)

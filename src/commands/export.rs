@@ -184,7 +184,10 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
     }
     let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
     let started = Instant::now();
-    let done = export_one(ctx, platform.clone(), shop, &args, datasets, args.out.clone()).await?;
+    let bars = ctx.ui.export_progress();
+    let done = export_one(ctx, platform.clone(), shop, &args, datasets, args.out.clone(), bars.clone()).await;
+    bars.clear();
+    let done = done?;
     report(ctx, &done.dir, &done.manifest, &done.lines, done.note, started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -244,6 +247,7 @@ pub(super) async fn export_one(
     args: &ExportArgs,
     datasets: Vec<Dataset>,
     out: Option<PathBuf>,
+    observer: Arc<dyn crate::export::Observer>,
 ) -> Result<Done> {
     let concurrency = jobs(args.jobs, platform.as_ref(), datasets.len());
     let mut plan = ExportPlan {
@@ -269,9 +273,7 @@ pub(super) async fn export_one(
         return Err(Error::usage(format!("--out {} names a file, not a directory", dir.display()))
             .with_hint("pass a new or empty directory to --out; nothing was written"));
     }
-    let observer = ctx.ui.export_progress();
-    let result = pipeline::run(platform.clone(), plan, observer.clone()).await;
-    observer.clear();
+    let result = pipeline::run(platform.clone(), plan, observer).await;
     let (manifest, sha256, note) = match result? {
         Outcome::Written { manifest, sha256, resumed } => {
             (manifest, sha256, if resumed { "Resumed and finished" } else { "Exported" })
