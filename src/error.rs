@@ -7,11 +7,12 @@
 use std::fmt;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// What kind of failure this is; decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// A bug or an I/O error outside the cases below (exit 1).
@@ -202,10 +203,10 @@ impl Error {
         self
     }
 
-    /// Puts the fields of `document` (an object) at the top of the `--json` error document, beside
-    /// `schema_version` and `error`, which they never replace.
-    pub fn with_document(mut self, document: Value) -> Self {
-        if let Value::Object(fields) = document {
+    /// Puts the fields of `document` (a struct or map) at the top of the `--json` error document,
+    /// beside `schema_version` and `error`, which they never replace.
+    pub fn with_document(mut self, document: &impl Serialize) -> Self {
+        if let Ok(Value::Object(fields)) = serde_json::to_value(document) {
             self.0.document = fields;
         }
         self
@@ -250,22 +251,68 @@ impl Error {
         self.0.details.get(key)
     }
 
-    /// The `{"error": {...}}` document printed under `--json` (SPEC §4).
-    pub fn to_json(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("kind".into(), serde_json::to_value(self.0.kind).unwrap_or(Value::Null));
-        error.insert("message".into(), self.0.message.clone().into());
-        error.insert("causes".into(), self.0.causes.clone().into());
-        error.insert("hint".into(), if self.0.hints.is_empty() { Value::Null } else { self.0.hints.join("\n").into() });
-        error.insert("exit_code".into(), self.0.kind.exit_code().into());
-        for (k, v) in &self.0.details {
-            error.entry(k.clone()).or_insert_with(|| v.clone());
+    /// The `{"error": {...}}` document printed under `--json` (SPEC §4). A detail or document
+    /// field never replaces one of the fixed fields.
+    pub fn document(&self) -> ErrorDoc {
+        let fixed = |k: &String| !["kind", "message", "causes", "hint", "exit_code"].contains(&k.as_str());
+        let details = self.0.details.iter().filter(|(k, _)| fixed(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let document = self
+            .0
+            .document
+            .iter()
+            .filter(|(k, _)| !["schema_version", "error"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ErrorDoc {
+            schema_version: 1,
+            document,
+            error: ErrorBody {
+                kind: self.0.kind,
+                message: self.0.message.clone(),
+                causes: self.0.causes.clone(),
+                hint: (!self.0.hints.is_empty()).then(|| self.0.hints.join("\n")),
+                exit_code: self.0.kind.exit_code(),
+                details,
+            },
         }
-        let mut doc = self.0.document.clone();
-        doc.insert("schema_version".into(), 1.into());
-        doc.insert("error".into(), Value::Object(error));
-        Value::Object(doc)
     }
+
+    /// [`Error::document`] as a JSON value.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.document()).unwrap_or(Value::Null)
+    }
+}
+
+/// The `--json` document of a failing command (SPEC §4): what went wrong in `error`, and, for a
+/// command whose own document says what failed (verify's report, a blocked dry run's receipt,
+/// doctor's checks, the all-shops results), that document's fields beside it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// The fields of the command's own document, when it has one.
+    #[serde(flatten)]
+    document: Map<String, Value>,
+    /// What went wrong.
+    error: ErrorBody,
+}
+
+/// What went wrong, for a script to act on.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// What kind of failure it is; the kind alone decides the exit code.
+    kind: ErrorKind,
+    /// What went wrong, in one line.
+    message: String,
+    /// Why, outermost first.
+    causes: Vec<String>,
+    /// What to do about it (several hints on separate lines); null when there is nothing to add.
+    hint: Option<String>,
+    /// The process's exit code (SPEC §4).
+    exit_code: u8,
+    /// Machine-readable details of this failure (`path`, `flag`, `preflight`, `receipt`, ...).
+    #[serde(flatten)]
+    details: Map<String, Value>,
 }
 
 impl fmt::Display for Error {

@@ -15,6 +15,8 @@ pub mod interrupt;
 pub mod lock;
 pub mod net;
 pub mod platform;
+pub mod progress;
+pub mod schema;
 pub mod settings;
 pub mod ui;
 pub mod unlink;

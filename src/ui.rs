@@ -294,32 +294,16 @@ fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_owned() }
 }
 
-/// Progress bars for an export: one per dataset, on stderr, only when it is a terminal.
-#[derive(Debug)]
-pub struct ExportProgress {
-    multi: Option<indicatif::MultiProgress>,
-    bars: std::sync::Mutex<std::collections::BTreeMap<crate::platform::Dataset, indicatif::ProgressBar>>,
-}
-
 impl Ui {
-    /// An export observer that draws bars when stderr is a terminal and stays silent otherwise.
-    pub fn export_progress(&self) -> std::sync::Arc<ExportProgress> {
-        let multi =
-            self.progress.then(|| indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()));
-        std::sync::Arc::new(ExportProgress { multi, bars: Default::default() })
-    }
-}
-
-impl ExportProgress {
-    fn bar(&self, dataset: crate::platform::Dataset) -> Option<indicatif::ProgressBar> {
-        self.bars.lock().unwrap_or_else(|p| p.into_inner()).get(&dataset).cloned()
+    /// An export observer that draws a bar per dataset when stderr is a terminal and stays
+    /// silent otherwise.
+    pub fn export_progress(&self) -> std::sync::Arc<crate::progress::ExportProgress> {
+        crate::progress::ExportProgress::new(self.progress)
     }
 
-    /// Removes the bars (before the summary is printed).
-    pub fn clear(&self) {
-        if let Some(m) = &self.multi {
-            let _ = m.clear();
-        }
+    /// The one view of an `--all-shops` export of `shops` shops (same rule).
+    pub fn shops_progress(&self, shops: usize) -> std::sync::Arc<crate::progress::ShopsProgress> {
+        crate::progress::ShopsProgress::new(self.progress, shops)
     }
 }
 
@@ -334,55 +318,6 @@ fn prompt_error(e: dialoguer::Error) -> Error {
         }
         std::io::ErrorKind::UnexpectedEof => Error::cancelled("no answer (end of input); nothing was changed"),
         _ => Error::internal("cannot read from the terminal").with_source(e),
-    }
-}
-
-/// A bar style with `{rate}`: records per second as a whole number (`1,234/s`).
-fn progress_style(template: &str) -> indicatif::ProgressStyle {
-    indicatif::ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec().max(0.0) as u64));
-        })
-}
-
-impl crate::export::Observer for ExportProgress {
-    fn start(&self, dataset: crate::platform::Dataset, records: u64, total: Option<u64>) {
-        let Some(multi) = &self.multi else { return };
-        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
-        let first = !bars.contains_key(&dataset);
-        let bar = bars
-            .entry(dataset)
-            .or_insert_with(|| multi.add(indicatif::ProgressBar::new(0).with_prefix(dataset.to_string())));
-        match total {
-            // `wide_bar` takes what the line leaves, so an 80-column terminal never wraps.
-            Some(t) => {
-                bar.set_style(progress_style(
-                    "{prefix:>22} {wide_bar} {human_pos}/{human_len} {percent}% {rate} {eta}",
-                ));
-                bar.set_length(t);
-            }
-            None => bar.set_style(progress_style("{prefix:>22} {spinner} {human_pos} records {rate}")),
-        }
-        if first && records > 0 {
-            let _ = multi.println(format!("resuming {dataset} from {records} records already saved"));
-        }
-        bar.set_position(records);
-        // Records saved by an earlier run are not this run's speed.
-        bar.reset_eta();
-    }
-
-    fn advance(&self, dataset: crate::platform::Dataset, records: u64, _bytes: u64) {
-        if let Some(bar) = self.bar(dataset) {
-            bar.set_position(records);
-        }
-    }
-
-    fn finish(&self, dataset: crate::platform::Dataset, records: u64, _bytes: u64) {
-        if let Some(bar) = self.bar(dataset) {
-            bar.set_length(records);
-            bar.finish_with_message("done");
-        }
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -18,8 +19,8 @@ use crate::fsutil;
 use crate::platform::{Dataset, Platform, Shop};
 use crate::words;
 
-/// `DIR/index.json`: which shop went where.
-#[derive(Debug, Serialize, Deserialize)]
+/// `DIR/index.json` of `export --all-shops`: which shop went where.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ShopsIndex {
     /// Always 1.
     pub schema_version: u32,
@@ -34,7 +35,7 @@ pub struct ShopsIndex {
 }
 
 /// One shop of an all-shops export.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ShopEntry {
     /// Shop id.
     pub id: String,
@@ -50,6 +51,22 @@ pub struct ShopEntry {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Shops exported at once. Each has its own rate limits, so more at once is faster until the
+/// machine is the limit: ten shops' pages already keep two cores busy, and every shop in flight
+/// holds its pages in memory.
+const SHOPS_AT_ONCE: usize = 10;
+
+/// `export --all-shops --json`: where the shops went (the same entries as `DIR/index.json`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AllShopsDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The folder holding one folder per shop and `index.json`.
+    dir: String,
+    /// One entry per shop.
+    shops: &'a [ShopEntry],
 }
 
 /// A folder name per shop: its name, made path-safe, and its id so two shops never share one.
@@ -73,12 +90,15 @@ pub async fn export(
     });
     fsutil::create_private_dir(&base)?;
     let started = Instant::now();
+    let view = ctx.ui.shops_progress(shops.len());
     let runs = shops.iter().map(|shop| {
         let (platform, datasets) = (platform.clone(), datasets.clone());
         let out = base.join(folder(shop));
-        async move { export_one(ctx, platform, shop.clone(), args, datasets, Some(out)).await }
+        let line = view.shop(&shop.name, datasets.len());
+        async move { export_one(ctx, platform, shop.clone(), args, datasets, Some(out), line).await }
     });
-    let results = join_all(runs).await;
+    let results: Vec<_> = futures_util::stream::iter(runs).buffered(SHOPS_AT_ONCE).collect().await;
+    view.clear();
     let mut entries = Vec::new();
     let mut failed = Vec::new();
     for (shop, result) in shops.iter().zip(results) {
@@ -108,7 +128,7 @@ pub async fn export(
     let text =
         serde_json::to_vec_pretty(&index).map_err(|e| Error::internal("cannot encode the index").with_source(e))?;
     fsutil::write_atomic(&base.join("index.json"), &text)?;
-    let doc = serde_json::json!({"schema_version": 1, "dir": base.display().to_string(), "shops": index.shops});
+    let doc = AllShopsDoc { schema_version: 1, dir: base.display().to_string(), shops: &index.shops };
     if !failed.is_empty() {
         return Err(Error::platform(format!(
             "{} of {} failed: {}",
@@ -117,7 +137,7 @@ pub async fn export(
             failed.join("; ")
         ))
         .with_hint("the others are complete; rerun the same command to resume the failed ones")
-        .with_document(doc));
+        .with_document(&doc));
     }
     ctx.ui.print_json(&doc);
     ctx.ui.note(&format!(

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::{Ctx, select_shop};
 use crate::credentials::Secret;
@@ -93,6 +95,62 @@ impl DisconnectArgs {
     }
 }
 
+/// `disconnect --json`: the receipt (`receipt.json`), or, for a rerun that can no longer ask the
+/// platform (the tokens are gone after a guided disconnect), what the audit log recorded.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DisconnectDoc<'a> {
+    /// This run's receipt (SPEC §6 step 8); also for `--dry-run` and a link already gone.
+    Receipt(Box<Receipt>),
+    /// The record of an earlier run that did the tool's part.
+    Recorded(Recorded<'a>),
+}
+
+/// What the audit log recorded of an earlier disconnect of the link: a rerun that can no longer
+/// ask the platform has nothing left to do, and says what the record says.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Recorded<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// `already_disconnected`, or `awaiting_owner` when the owner's step in the platform's own UI
+    /// may still be left.
+    outcome: Outcome,
+    /// The platform.
+    platform: &'a str,
+    /// The profile.
+    profile: &'a str,
+    /// The shop, as recorded.
+    shop: RecordedShop<'a>,
+    /// The link, as recorded.
+    link: RecordedLink<'a>,
+    /// When the record was written.
+    recorded_at: chrono::DateTime<Utc>,
+    /// When the link was disconnected (null unless `outcome` is `already_disconnected`).
+    disconnected_at: Option<chrono::DateTime<Utc>>,
+    /// The platform's request ids.
+    request_ids: &'a [String],
+    /// The receipt written then; null when that run stopped before writing it.
+    receipt_file: Option<&'a std::path::Path>,
+}
+
+/// The shop of a recorded disconnect.
+#[derive(Debug, Serialize, JsonSchema)]
+struct RecordedShop<'a> {
+    /// Its id.
+    id: &'a str,
+    /// Its name at the time, when recorded.
+    name: Option<&'a str>,
+}
+
+/// The link of a recorded disconnect.
+#[derive(Debug, Serialize, JsonSchema)]
+struct RecordedLink<'a> {
+    /// Its id.
+    id: &'a str,
+    /// Its handle.
+    handle: &'a str,
+}
+
 /// The longest `--wait`: past a week, an owner who has not acted is not going to.
 const MAX_WAIT_SECS: u64 = 7 * 24 * 3600;
 
@@ -138,7 +196,11 @@ async fn offer_export(job: &Job<'_>, pre: &Preflight) -> Result<bool> {
     let platform: std::sync::Arc<dyn Platform> = std::sync::Arc::from(job.ctx.platform()?);
     let args = super::export::ExportArgs::defaults();
     let datasets: Vec<_> = platform.datasets().iter().map(|d| d.name).collect();
-    let done = super::export::export_one(job.ctx, platform, job.shop.clone(), &args, datasets, None).await?;
+    let bars = job.ctx.ui.export_progress();
+    let done =
+        super::export::export_one(job.ctx, platform, job.shop.clone(), &args, datasets, None, bars.clone()).await;
+    bars.clear();
+    let done = done?;
     super::verify::verify_one(job.ctx, &done.dir, false)?;
     ui.note(&format!("✓ exported and verified into {}; going on with the disconnect", done.dir.display()));
     Ok(true)
@@ -328,7 +390,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DisconnectArgs) -> Result<()> {
         // Blocked or not, a dry run's JSON is its receipt: the plan and every check, beside the
         // refusal when there is one.
         let receipt = job.receipt(Outcome::DryRun, &pre, Some(plan));
-        refuse_if_blocked(&pre).map_err(|e| e.with_document(serde_json::to_value(&receipt).unwrap_or_default()))?;
+        refuse_if_blocked(&pre).map_err(|e| e.with_document(&receipt))?;
         ctx.ui.print_json(&receipt);
         ctx.ui.note("dry run: nothing was changed");
         return Ok(());
@@ -604,18 +666,18 @@ fn done_before(ctx: &Ctx<'_>, platform: &str, shop: Option<&str>, query: &str, r
              the link is gone once {platform} no longer lists it"
         ));
     }
-    ctx.ui.print_json(&serde_json::json!({
-        "schema_version": 1,
-        "outcome": outcome,
-        "platform": platform,
-        "profile": ctx.settings.profile,
-        "shop": { "id": done.shop_id, "name": done.shop_name },
-        "link": { "id": done.link_id, "handle": done.handle },
-        "recorded_at": done.time,
-        "disconnected_at": (outcome == Outcome::AlreadyDisconnected).then_some(done.time),
-        "request_ids": done.request_ids,
-        "receipt_file": done.receipt,
-    }));
+    ctx.ui.print_json(&Recorded {
+        schema_version: 1,
+        outcome,
+        platform,
+        profile: &ctx.settings.profile,
+        shop: RecordedShop { id: &done.shop_id, name: done.shop_name.as_deref() },
+        link: RecordedLink { id: &done.link_id, handle: &done.handle },
+        recorded_at: done.time,
+        disconnected_at: (outcome == Outcome::AlreadyDisconnected).then_some(done.time),
+        request_ids: &done.request_ids,
+        receipt_file: done.receipt.as_deref(),
+    });
     Ok(())
 }
 

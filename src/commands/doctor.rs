@@ -1,6 +1,8 @@
 //! `shopunlink doctor [--support]`: print what [`crate::doctor`] found.
 
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Ctx;
 use crate::doctor::{self, Report};
@@ -30,19 +32,38 @@ pub struct DoctorArgs {
     pub support: bool,
 }
 
+/// `doctor --json`: every check, recent failed disconnects and a support report without secrets.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DoctorDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The platform checked.
+    platform: &'a str,
+    /// The profile checked.
+    profile: &'a str,
+    /// True when every check passed.
+    ok: bool,
+    /// The checks, in the order they ran.
+    checks: &'a [doctor::Check],
+    /// Recent failed disconnects, from the audit log.
+    failures: &'a [doctor::checks::Failure],
+    /// The text to send to support; secrets are never in it.
+    support_report: &'a str,
+}
+
 /// Runs `doctor`.
 pub async fn run(ctx: &Ctx<'_>, args: DoctorArgs) -> Result<()> {
     let shops = shops(ctx).await;
     let report = doctor::diagnose(ctx.settings, &ctx.credential_chain(), &ctx.platform_context(), shops).await;
-    let doc = serde_json::json!({
-        "schema_version": 1,
-        "platform": ctx.settings.platform,
-        "profile": ctx.settings.profile,
-        "ok": report.ok(),
-        "checks": report.checks,
-        "failures": report.failures,
-        "support_report": report.support_report,
-    });
+    let doc = DoctorDoc {
+        schema_version: 1,
+        platform: &ctx.settings.platform,
+        profile: &ctx.settings.profile,
+        ok: report.ok(),
+        checks: &report.checks,
+        failures: &report.failures,
+        support_report: &report.support_report,
+    };
     if args.support && !ctx.ui.is_json() {
         ctx.ui.print(&report.support_report);
     } else if !ctx.ui.is_json() {
@@ -50,7 +71,7 @@ pub async fn run(ctx: &Ctx<'_>, args: DoctorArgs) -> Result<()> {
     }
     match failed(&report) {
         // Under --json the report rides in the error document: stdout stays one document.
-        Some(e) => Err(e.with_document(doc)),
+        Some(e) => Err(e.with_document(&doc)),
         None => {
             ctx.ui.print_json(&doc);
             Ok(())

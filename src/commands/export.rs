@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::{Ctx, select_shop};
 use crate::error::{Error, Result};
@@ -71,9 +73,10 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_media: bool,
 
-    /// Datasets fetched at the same time
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub jobs: u16,
+    /// Datasets fetched at the same time [default: all of them on a platform with a rate limit
+    /// per API, such as TikTok Shop; 4 otherwise]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: Option<u16>,
 
     /// MiB written per dataset between checkpoints (tests lower it to exercise resume)
     #[arg(long, hide = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -203,14 +206,17 @@ pub async fn run(ctx: &Ctx<'_>, args: ExportArgs) -> Result<()> {
         ctx.ui.note("--format both is the same as --format csv: the NDJSON is always written");
     }
     let platform: Arc<dyn crate::platform::Platform> = Arc::from(ctx.platform()?);
-    let shops = platform.shops().await?;
+    let shops = platform.shop_list().await?;
     let datasets = chosen_datasets(platform.as_ref(), &args)?;
     if args.all_shops {
         return super::all_shops::export(ctx, platform, shops, &args, datasets).await;
     }
     let shop = select_shop(shops, ctx.settings.shop_query(args.shop.as_deref()).as_deref())?;
     let started = Instant::now();
-    let done = export_one(ctx, platform.clone(), shop, &args, datasets, args.out.clone()).await?;
+    let bars = ctx.ui.export_progress();
+    let done = export_one(ctx, platform.clone(), shop, &args, datasets, args.out.clone(), bars.clone()).await;
+    bars.clear();
+    let done = done?;
     report(ctx, &done.dir, &done.manifest, &done.lines, done.note, started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -228,6 +234,15 @@ fn chosen_datasets(platform: &dyn crate::platform::Platform, args: &ExportArgs) 
     Ok(datasets)
 }
 
+/// `export --json`: the export's `manifest.json` (SPEC §8) and the directory it is in.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExportDoc<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    /// The export directory, as given (or chosen by default).
+    dir: String,
+}
+
 /// One shop's finished export.
 pub(super) struct Done {
     pub dir: PathBuf,
@@ -235,6 +250,21 @@ pub(super) struct Done {
     pub sha256: String,
     pub lines: Vec<summary::Line>,
     pub note: &'static str,
+}
+
+/// Datasets exported at once without `--jobs`, on a platform without a rate limit per API (the
+/// sandbox: its datasets share the machine's cores, and more would only hold more pages).
+const DEFAULT_JOBS: usize = 4;
+
+/// How many datasets run at once: `--jobs`, or every one of them when the platform limits each
+/// API on its own (they then wait on separate limits, so side by side costs nothing), or
+/// [`DEFAULT_JOBS`].
+fn jobs(flag: Option<u16>, platform: &dyn crate::platform::Platform, datasets: usize) -> usize {
+    match flag {
+        Some(n) => n.into(),
+        None if platform.rate_limit().is_some() => datasets.max(1),
+        None => DEFAULT_JOBS,
+    }
 }
 
 /// Exports one shop into `out` (or the default directory), records it in the index and writes its
@@ -246,7 +276,9 @@ pub(super) async fn export_one(
     args: &ExportArgs,
     datasets: Vec<Dataset>,
     out: Option<PathBuf>,
+    observer: Arc<dyn crate::export::Observer>,
 ) -> Result<Done> {
+    let concurrency = jobs(args.jobs, platform.as_ref(), datasets.len());
     let mut plan = ExportPlan {
         dir: out.clone().unwrap_or_default(),
         platform: platform.name().into(),
@@ -258,7 +290,7 @@ pub(super) async fn export_one(
         format: args.format.into(),
         fresh: args.fresh,
         media: !args.no_media,
-        concurrency: args.jobs.into(),
+        concurrency,
         commit_bytes: args.checkpoint_mib << 20,
     };
     if out.is_none() {
@@ -270,9 +302,7 @@ pub(super) async fn export_one(
         return Err(Error::usage(format!("--out {} names a file, not a directory", dir.display()))
             .with_hint("pass a new or empty directory to --out; nothing was written"));
     }
-    let observer = ctx.ui.export_progress();
-    let result = pipeline::run(platform.clone(), plan, observer.clone()).await;
-    observer.clear();
+    let result = pipeline::run(platform.clone(), plan, observer).await;
     let (manifest, sha256, note) = match result? {
         Outcome::Written { manifest, sha256, resumed } => {
             (manifest, sha256, if resumed { "Resumed and finished" } else { "Exported" })
@@ -306,9 +336,7 @@ fn report(ctx: &Ctx<'_>, dir: &std::path::Path, manifest: &Manifest, lines: &[su
     let records: u64 = manifest.datasets.iter().map(|d| d.records).sum();
     let bytes: u64 = manifest.datasets.iter().map(|d| d.bytes).sum();
     if ui.is_json() {
-        let mut doc = serde_json::to_value(manifest).unwrap_or_default();
-        doc["dir"] = dir.display().to_string().into();
-        ui.print_json(&doc);
+        ui.print_json(&ExportDoc { manifest, dir: dir.display().to_string() });
     } else {
         ui.print(summary::table(lines).trim_end());
     }

@@ -8,6 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::{Ctx, select_shop};
 use crate::error::{Error, Result};
@@ -190,7 +192,7 @@ async fn add(ctx: &Ctx<'_>, args: AddArgs) -> Result<()> {
         shop.name
     ));
     ctx.ui.note(&format!("  disconnect it with: shopunlink disconnect {}", declared.handle));
-    ctx.ui.print_json(&serde_json::json!({"schema_version": 1, "declared": declared_doc(&declared)}));
+    ctx.ui.print_json(&AddDoc { schema_version: 1, declared: declared_doc(&declared) });
     Ok(())
 }
 
@@ -226,10 +228,46 @@ fn check_limits(shop: &Shop, spec: &KindSpec, handle: &str, platform: &str) -> R
     Ok(())
 }
 
-fn declared_doc(d: &Declared) -> serde_json::Value {
-    let mut doc = serde_json::to_value(d).unwrap_or_default();
-    doc["id"] = d.id().into();
-    doc
+/// A declared link as stored, with the link id `status` and `disconnect` know it by.
+#[derive(Debug, Serialize, JsonSchema)]
+struct DeclaredDoc<'a> {
+    #[serde(flatten)]
+    declared: &'a Declared,
+    /// The link id: `decl-` and the bare, lowercased handle.
+    id: String,
+}
+
+fn declared_doc(d: &Declared) -> DeclaredDoc<'_> {
+    DeclaredDoc { declared: d, id: d.id() }
+}
+
+/// `links add --json`: the link just declared.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AddDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The declared link.
+    declared: DeclaredDoc<'a>,
+}
+
+/// `links list --json`: the links declared on the platform in use.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The platform in use.
+    platform: &'a str,
+    /// The declared links, in the order they were declared.
+    links: Vec<DeclaredDoc<'a>>,
+}
+
+/// `links remove --json`: the declaration just forgotten (nothing was unlinked anywhere).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RemoveDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The declared link that was forgotten.
+    removed: DeclaredDoc<'a>,
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<()> {
@@ -248,8 +286,7 @@ fn list(ctx: &Ctx<'_>) -> Result<()> {
             d.shop_id
         ));
     }
-    let docs: Vec<_> = links.iter().map(declared_doc).collect();
-    ctx.ui.print_json(&serde_json::json!({"schema_version": 1, "platform": platform, "links": docs}));
+    ctx.ui.print_json(&ListDoc { schema_version: 1, platform, links: links.iter().map(declared_doc).collect() });
     Ok(())
 }
 
@@ -283,6 +320,6 @@ async fn remove(ctx: &Ctx<'_>, args: RemoveArgs) -> Result<()> {
         }
     })?;
     ctx.ui.print(&format!("{} forgot the declared link {}", ctx.ui.paint(Style::Green, "✓"), removed.handle));
-    ctx.ui.print_json(&serde_json::json!({"schema_version": 1, "removed": declared_doc(&removed)}));
+    ctx.ui.print_json(&RemoveDoc { schema_version: 1, removed: declared_doc(&removed) });
     Ok(())
 }

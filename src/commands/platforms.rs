@@ -5,7 +5,8 @@
 //! scope under that name.)
 
 use clap::{Args, Subcommand};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Ctx;
 use crate::credentials::Secret;
@@ -63,13 +64,51 @@ pub async fn run(ctx: &Ctx<'_>, args: PlatformArgs) -> Result<()> {
     }
 }
 
+/// `platform list --json`: the built-in platforms, then the plugins found on `PATH`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// Built-ins first, then plugins in `PATH` order.
+    platforms: Vec<Row>,
+}
+
+/// One platform: a built-in (with `about`) or a plugin (with `path` and `shadowed`).
+#[derive(Debug, Serialize, JsonSchema)]
+struct Row {
+    /// The name `--platform` takes.
+    name: String,
+    /// True for a platform built into shopunlink.
+    builtin: bool,
+    /// A built-in's one-line description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    about: Option<&'static str>,
+    /// A plugin's executable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<std::path::PathBuf>,
+    /// A plugin hidden by the built-in of the same name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadowed: Option<bool>,
+}
+
+/// `platform check NAME --json`: every conformance check and its result.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The platform checked.
+    platform: &'a str,
+    /// The checks, in the order they ran.
+    checks: &'a [Check],
+}
+
 fn list(ctx: &Ctx<'_>) -> Result<()> {
     let builtins: Vec<_> = platform::REGISTRY.iter().map(|p| (p.name(), p.about())).collect();
     let plugins = external::list();
     let mut rows = Vec::new();
     for (name, about) in &builtins {
         ctx.ui.print(&format!("  {:<12} built in   {about}", ctx.ui.paint(Style::Bold, name)));
-        rows.push(json!({"name": name, "builtin": true, "about": about}));
+        rows.push(Row { name: (*name).to_owned(), builtin: true, about: Some(*about), path: None, shadowed: None });
     }
     for found in &plugins {
         let shadowed = builtins.iter().any(|(n, _)| *n == found.name);
@@ -79,12 +118,18 @@ fn list(ctx: &Ctx<'_>) -> Result<()> {
             ctx.ui.paint(Style::Bold, &found.name),
             found.path.display()
         ));
-        rows.push(json!({"name": found.name, "builtin": false, "path": found.path, "shadowed": shadowed}));
+        rows.push(Row {
+            name: found.name.clone(),
+            builtin: false,
+            about: None,
+            path: Some(found.path.clone()),
+            shadowed: Some(shadowed),
+        });
     }
     if plugins.is_empty() {
         ctx.ui.note(&format!("no plugins on PATH (executables named {}NAME)", external::PREFIX));
     }
-    ctx.ui.print_json(&json!({"schema_version": 1, "platforms": rows}));
+    ctx.ui.print_json(&ListDoc { schema_version: 1, platforms: rows });
     Ok(())
 }
 
@@ -99,7 +144,7 @@ async fn run_check(ctx: &Ctx<'_>, args: CheckArgs) -> Result<()> {
     drop(subject);
     print_table(ctx, &checks);
     let failed = checks.iter().filter(|c| !c.ok).count();
-    let doc = json!({"schema_version": 1, "platform": args.name, "checks": checks});
+    let doc = CheckDoc { schema_version: 1, platform: &args.name, checks: &checks };
     let summary = format!(
         "{} in {:.1}s",
         crate::words::count(checks.len() as u64, "check", "checks"),
@@ -114,7 +159,7 @@ async fn run_check(ctx: &Ctx<'_>, args: CheckArgs) -> Result<()> {
     Err(Error::verification(format!("{} failed {failed} of {summary}", args.name))
         .with_cause(first)
         .with_hint("docs/plugin-protocol.md says what each method must do")
-        .with_document(doc))
+        .with_document(&doc))
 }
 
 fn print_table(ctx: &Ctx<'_>, checks: &[Check]) {

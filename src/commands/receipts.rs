@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
@@ -64,13 +66,48 @@ fn all(dir: &Path) -> Result<Vec<(PathBuf, Value)>> {
     Ok(out)
 }
 
-fn summary(path: &Path, r: &Value) -> Value {
-    serde_json::json!({
-        "file": path.display().to_string(),
-        "outcome": r["outcome"], "platform": r["platform"], "profile": r["profile"],
-        "shop": r["shop"]["name"], "link": r["link"]["handle"], "kind": r["link"]["kind"],
-        "finished_at": r["finished_at"],
-    })
+/// `receipts list --json`: every receipt in `state/receipts/`, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// One entry per receipt file.
+    receipts: Vec<Summary>,
+}
+
+/// One receipt, in short; `receipts show FILE` prints it whole. A field the file lacks is null.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Summary {
+    /// The receipt's JSON file.
+    file: String,
+    /// How the disconnect ended (the receipt's `outcome`).
+    outcome: Option<String>,
+    /// The platform.
+    platform: Option<String>,
+    /// The profile.
+    profile: Option<String>,
+    /// The shop's name.
+    shop: Option<String>,
+    /// The link's handle.
+    link: Option<String>,
+    /// The link's kind.
+    kind: Option<String>,
+    /// When the disconnect finished (RFC 3339).
+    finished_at: Option<String>,
+}
+
+fn summary(path: &Path, r: &Value) -> Summary {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    Summary {
+        file: path.display().to_string(),
+        outcome: text(&r["outcome"]),
+        platform: text(&r["platform"]),
+        profile: text(&r["profile"]),
+        shop: text(&r["shop"]["name"]),
+        link: text(&r["link"]["handle"]),
+        kind: text(&r["link"]["kind"]),
+        finished_at: text(&r["finished_at"]),
+    }
 }
 
 fn list(ctx: &Ctx<'_>, dir: &Path) -> Result<()> {
@@ -89,8 +126,7 @@ fn list(ctx: &Ctx<'_>, dir: &Path) -> Result<()> {
             path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
         ));
     }
-    let docs: Vec<Value> = receipts.iter().map(|(p, r)| summary(p, r)).collect();
-    ctx.ui.print_json(&serde_json::json!({"schema_version": 1, "receipts": docs}));
+    ctx.ui.print_json(&ListDoc { schema_version: 1, receipts: receipts.iter().map(|(p, r)| summary(p, r)).collect() });
     Ok(())
 }
 

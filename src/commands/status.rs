@@ -1,6 +1,7 @@
 //! `shopunlink status`: what is linked to which shop, and what stands in the way.
 
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{Ctx, select_shop};
@@ -30,61 +31,90 @@ pub struct StatusArgs {
     pub all_shops: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// The newest export of a shop this home knows of.
+#[derive(Debug, Serialize, JsonSchema)]
 struct LastExport {
+    /// The export directory.
     dir: String,
+    /// When it finished.
     finished_at: chrono::DateTime<chrono::Utc>,
+    /// True when `verify` passed on it.
     verified: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// Something that stands in the way of a disconnect.
+#[derive(Debug, Serialize, JsonSchema)]
 struct Blocker {
+    /// Stable code (`no_export`, `pending_funds`, `open_orders`, ...).
     code: String,
+    /// What was found, in words.
     message: String,
+    /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// What the platform reports about the shop, the last export, and what stands in the way.
+#[derive(Debug, Serialize, JsonSchema)]
 struct ReadinessDoc {
     #[serde(flatten)]
     platform: Readiness,
+    /// The newest export of the shop, if any.
     last_export: Option<LastExport>,
+    /// What stands in the way for the shop as a whole: the checks of every kind still linked
+    /// (each link lists its own).
     blockers: Vec<Blocker>,
 }
 
 /// A link with what stands in the way of cutting it and the platform's rules for it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct LinkDoc {
     #[serde(flatten)]
     link: Link,
+    /// What stands in the way of disconnecting this link (empty unless it is linked).
     blockers: Vec<Blocker>,
+    /// The platform's rules for this kind of link.
     rules: Vec<Rule>,
 }
 
 /// One of the platform's rules for a kind of link.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct Rule {
+    /// `min_link_age`, `max_per_shop` or `limit`.
     code: &'static str,
+    /// The rule in words.
     message: String,
 }
 
-#[derive(Debug, Serialize)]
+/// One shop and its links.
+#[derive(Debug, Serialize, JsonSchema)]
 struct ShopDoc {
+    /// The shop's id on the platform.
     id: String,
+    /// Its name.
     name: String,
+    /// Its market (two-letter code).
     region: String,
+    /// What the platform could not tell (links it cannot list without a scope).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
+    /// Everything linked to the shop.
     links: Vec<LinkDoc>,
+    /// What stands between the shop and a safe disconnect.
     readiness: ReadinessDoc,
 }
 
-#[derive(Debug, Serialize)]
-struct StatusDoc<'a> {
+/// `status --json` (also with `--shop` or `--all-shops`): the shops the profile sees, what is
+/// linked to each, and what stands in the way of disconnecting it (SPEC §5).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusDoc<'a> {
+    /// Always 1.
     schema_version: u32,
+    /// The platform asked.
     platform: &'a str,
+    /// The profile in use.
     profile: &'a str,
+    /// The shops, in the platform's order.
     shops: Vec<ShopDoc>,
 }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Ctx;
 use crate::error::{Error, Result};
@@ -35,6 +37,36 @@ pub struct VerifyArgs {
     /// DIR is an `export --all-shops` folder: verify every shop in it
     #[arg(long)]
     pub all_shops: bool,
+}
+
+/// `verify --all-shops --json`: the result for every shop of an `export --all-shops` folder.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AllShopsDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The `export --all-shops` folder.
+    dir: String,
+    /// True when every shop verified.
+    ok: bool,
+    /// One entry per shop of its `index.json`.
+    shops: Vec<ShopDoc<'a>>,
+}
+
+/// One shop's result.
+#[derive(Debug, Serialize, JsonSchema)]
+struct ShopDoc<'a> {
+    /// Shop name.
+    name: &'a str,
+    /// Shop id.
+    id: &'a str,
+    /// Its export directory.
+    dir: String,
+    /// True when its export verified.
+    ok: bool,
+    /// Per-dataset results; null when the shop's export did not finish or cannot be read.
+    datasets: Option<Vec<verify::DatasetReport>>,
+    /// Problems with the shop's export as a whole; null as `datasets`.
+    problems: Option<Vec<String>>,
 }
 
 /// Verifies one export and records the result in the export index (a failed or unreadable one
@@ -89,10 +121,16 @@ fn verify_all(ctx: &Ctx<'_>, args: &VerifyArgs) -> Result<()> {
         if !ok {
             failed.push(shop.name.clone());
         }
-        shops.push(serde_json::json!({"name": shop.name, "id": shop.id, "dir": dir.display().to_string(), "ok": ok,
-            "datasets": report.as_ref().map(|r| &r.datasets), "problems": report.as_ref().map(|r| &r.problems)}));
+        shops.push(ShopDoc {
+            name: &shop.name,
+            id: &shop.id,
+            dir: dir.display().to_string(),
+            ok,
+            datasets: report.as_ref().map(|r| r.datasets.clone()),
+            problems: report.as_ref().map(|r| r.problems.clone()),
+        });
     }
-    let doc = serde_json::json!({"schema_version": 1, "dir": args.dir.display().to_string(), "ok": failed.is_empty(), "shops": shops});
+    let doc = AllShopsDoc { schema_version: 1, dir: args.dir.display().to_string(), ok: failed.is_empty(), shops };
     if failed.is_empty() {
         ctx.ui.print_json(&doc);
         return Ok(());
@@ -104,7 +142,7 @@ fn verify_all(ctx: &Ctx<'_>, args: &VerifyArgs) -> Result<()> {
         failed.join(", ")
     ))
     .with_hint("re-export the failed shops (`shopunlink export --all-shops` resumes them)")
-    .with_document(doc))
+    .with_document(&doc))
 }
 
 /// Runs `verify`.
@@ -131,7 +169,7 @@ pub async fn run(ctx: &Ctx<'_>, args: VerifyArgs) -> Result<()> {
         .with_detail("ok", false)
         .with_detail("problems", report.problems.clone())
         .with_detail("datasets", serde_json::to_value(&report.datasets).unwrap_or_default())
-        .with_document(serde_json::to_value(&report).unwrap_or_default()))
+        .with_document(&report))
 }
 
 /// An export that never finished is resumed by rerunning it; only a damaged one needs `--fresh`.

@@ -15,6 +15,7 @@ pub mod slot;
 pub mod totp;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use chain::{Chain, ChainStore};
@@ -27,7 +28,7 @@ pub use secret::Secret;
 use crate::error::{Error, Result};
 
 /// Where a profile's credentials come from (shown by `auth status`, never the values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// `SHOPUNLINK_<PLATFORM>_*` environment variables.

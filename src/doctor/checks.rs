@@ -1,6 +1,7 @@
 //! The local checks: config, state directory, credentials, keyring, TOTP, audit log.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Check;
@@ -13,7 +14,7 @@ use crate::unlink::audit::{AuditLog, Event, Kind};
 pub const RECENT_FAILURES: usize = 5;
 
 /// A failed disconnect from the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Failure {
     /// When it failed.
     pub time: DateTime<Utc>,

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -17,7 +18,7 @@ pub const FILE: &str = "manifest.json";
 pub const TOOL_NAME: &str = "shopunlink";
 
 /// The tool that wrote an export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// Always "shopunlink".
     pub name: String,
@@ -26,7 +27,7 @@ pub struct Tool {
 }
 
 /// The shop an export came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ShopRef {
     /// Platform id.
     pub id: String,
@@ -37,7 +38,7 @@ pub struct ShopRef {
 }
 
 /// A secondary file of a dataset (the CSV flattening).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FileEntry {
     /// File name inside the export directory.
     pub file: String,
@@ -48,7 +49,7 @@ pub struct FileEntry {
 }
 
 /// One dataset's entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DatasetEntry {
     /// Dataset name.
     pub name: String,
@@ -73,7 +74,7 @@ pub struct DatasetEntry {
 }
 
 /// Why a dataset was not exported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Skipped {
     /// In words.
     pub reason: String,
@@ -89,8 +90,9 @@ impl DatasetEntry {
     }
 }
 
-/// The whole manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An export's `manifest.json` (SPEC §8), written last and atomically: what the export holds, with
+/// the size and SHA-256 of every file, and whether it is complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Manifest {
     /// Always 1.
     pub schema_version: u32,

@@ -14,6 +14,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use futures_util::StreamExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ const CONCURRENCY: usize = 8;
 const SAVE_EVERY: usize = 16;
 
 /// One kept picture, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MediaEntry {
     /// `media/<sha256>.<ext>`.
     pub file: String,
@@ -49,7 +50,7 @@ pub struct MediaEntry {
 }
 
 /// A picture that could not be kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MissingMedia {
     /// Where it should have come from.
     pub url: String,

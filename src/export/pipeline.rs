@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 mod reconcile;
+mod split;
 mod windows;
 
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
@@ -378,6 +379,9 @@ struct Fetched {
     last: bool,
 }
 
+/// Windows a resumed export reads at once (the number chosen at its start is not kept).
+const RESUMED_CHAINS: usize = 8;
+
 /// Pages in flight between the fetcher and the writer of one dataset: enough that the fetcher keeps
 /// going while the writer waits on a checkpoint's fsync, few enough that memory stays flat (a few
 /// MB per dataset).
@@ -391,10 +395,22 @@ const IN_FLIGHT: usize = 8;
 async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry> {
     let mut progress = run.progress(dataset);
     let fresh = progress.records == 0 && progress.cursor.is_none() && !progress.done;
+    // A resumed export reads the windows it chose; how many at once is not kept (the round trip
+    // may have changed anyway), and the limiter paces them whatever their number.
+    let mut chains = progress.windows.len().min(RESUMED_CHAINS);
     if fresh && progress.windows.is_empty() {
-        let windows = run.platform.windows(dataset, &run.plan.range, Utc::now());
-        if windows.len() > 1 {
-            progress.windows = windows;
+        let split = match split::plan(run.platform.as_ref(), &run.plan.shop, dataset, &run.plan.range, Utc::now()).await
+        {
+            Ok(split) => split,
+            Err(e) if e.is_missing_scope() => return skipped(&run, dataset, &e),
+            Err(e) => {
+                run.stop.store(true, Ordering::SeqCst);
+                return Err(e.context(format!("the {dataset} export failed")));
+            }
+        };
+        if split.windows.len() > 1 {
+            chains = split.chains;
+            progress.windows = split.windows;
             run.record(dataset, progress.clone())?;
         }
     }
@@ -414,7 +430,7 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
         tokio::task::spawn_blocking(move || write_pages(&run, dataset, writers, cursor, rx))
     };
     let fetched = if progress.windows.len() > 1 {
-        windows::fetch(&run, dataset, &progress.windows, progress.cursor, tx).await
+        windows::fetch(&run, dataset, &progress.windows, chains, progress.cursor, tx).await
     } else {
         fetch_pages(&run, dataset, progress.cursor, progress.records, tx).await
     };

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// One dataset's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DatasetReport {
     /// Dataset name.
     pub name: String,
@@ -27,7 +27,7 @@ pub struct DatasetReport {
 }
 
 /// The whole result, printed by `verify --json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Always 1.
     pub schema_version: u32,

@@ -7,6 +7,7 @@
 //! links are never touched by accident.
 
 use chrono::Utc;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -22,7 +23,7 @@ use crate::error::{ErrorKind, Result};
 const MAX_PAGES: usize = 1_000_000;
 
 /// One check's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Check {
     /// Short stable name (`pages:orders`).
     pub name: String,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::spec::kind_spec;
@@ -25,7 +26,7 @@ use crate::fsutil;
 pub const MAX_LINKS: usize = 1000;
 
 /// One declared link as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Declared {
     /// The platform it belongs to.
     pub platform: String,
@@ -212,8 +213,16 @@ impl Platform for WithDeclared {
         self.inner.link_kinds()
     }
 
-    fn windows(&self, dataset: super::Dataset, range: &TimeRange, now: DateTime<Utc>) -> Vec<TimeRange> {
-        self.inner.windows(dataset, range, now)
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        self.inner.shop_list().await
+    }
+
+    async fn census(&self, shop: &Shop, dataset: super::Dataset, range: &TimeRange) -> Result<Option<super::Census>> {
+        self.inner.census(shop, dataset, range).await
+    }
+
+    fn rate_limit(&self) -> Option<u32> {
+        self.inner.rate_limit()
     }
 
     async fn changed_since(&self, shop: &Shop, since: DateTime<Utc>) -> Result<Option<bool>> {

@@ -181,6 +181,13 @@ pub trait Platform: Send + Sync {
     /// Every shop this profile can see, with its links (linked and recently unlinked).
     async fn shops(&self) -> Result<Vec<Shop>>;
 
+    /// Every shop this profile can see, for work that needs the shops but not their links (an
+    /// export): a platform whose links take extra round trips to find skips them here. The
+    /// default is [`Platform::shops`].
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        self.shops().await
+    }
+
     /// Money, orders and listings that stand in the way of a safe disconnect.
     async fn readiness(&self, shop: &Shop) -> Result<Readiness>;
 
@@ -193,13 +200,19 @@ pub trait Platform: Send + Sync {
     /// The kinds of link this platform knows, with its rules for each.
     fn link_kinds(&self) -> Vec<KindSpec>;
 
-    /// The time windows `dataset` may be read in side by side, oldest first; the export writes them
-    /// one after the other, so the file's order stays fixed. Together they are exactly `range`,
-    /// without overlap; `now` anchors windows of an open-ended range (the export keeps the
-    /// windows it chose, so a resume reads the same ones). One window (the default) reads the
-    /// dataset through a single cursor, whose round trips then set the pace.
-    fn windows(&self, _dataset: Dataset, range: &TimeRange, _now: chrono::DateTime<chrono::Utc>) -> Vec<TimeRange> {
-        vec![*range]
+    /// How many records of `dataset` fall in `range`, from one small request, so the export can cut
+    /// the range into windows of about equal size and read them side by side: one cursor fetches
+    /// a page per round trip, so at a real round trip a single cursor cannot use the rate limit.
+    /// `None` (the default): the platform cannot count this dataset cheaply, and it is read
+    /// through one cursor. The windows are chosen once and kept, so a resume reads the same ones.
+    async fn census(&self, _shop: &Shop, _dataset: Dataset, _range: &TimeRange) -> Result<Option<Census>> {
+        Ok(None)
+    }
+
+    /// The requests per second the platform allows per API (its documented rate limit), which
+    /// with the round trip sets how many cursors an export reads side by side; `None`: no limit.
+    fn rate_limit(&self) -> Option<u32> {
+        None
     }
 
     /// Whether any of the shop's records was created or updated at or after `since` (an export's
@@ -289,6 +302,11 @@ pub fn open(name: &str, ctx: &PlatformContext) -> Result<Box<dyn Platform>> {
 #[derive(Debug, clap::Subcommand)]
 pub enum PlatformCommand {
     Sandbox(sandbox::cli::SandboxArgs),
+}
+
+/// The JSON documents the platforms' own subcommands print (`docs/schema/`).
+pub fn command_documents() -> Vec<crate::schema::Document> {
+    sandbox::cli::documents()
 }
 
 /// Runs a platform's own subcommand.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::money::Money;
@@ -60,6 +61,24 @@ impl<'de> Deserialize<'de> for LinkKind {
     }
 }
 
+/// A kind is any name a platform defines (more may be added), so the schema says what a name looks
+/// like and lists the kinds of SPEC §5 rather than closing the set.
+impl JsonSchema for LinkKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LinkKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": NAME_PATTERN,
+            "description": "What is linked: official_account, marketing_account, affiliate_creator, \
+                app_authorization, service_partner, mcn, or a kind a platform adds.",
+            "examples": ["official_account", "affiliate_creator"],
+        })
+    }
+}
+
 /// Interns a kind or dataset name. Names come from platforms (a handful each) and from files the
 /// tool wrote itself, so the set stays tiny; interning keeps [`LinkKind`] and [`Dataset`] `Copy`.
 fn intern(name: &str) -> &'static str {
@@ -75,6 +94,9 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// What [`check_name`] accepts, as a JSON Schema pattern.
+pub const NAME_PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
+
 /// A kind or dataset name: a short snake_case word, so it can name files and never a path.
 pub fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
@@ -85,7 +107,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// How the platform lets a link go (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DisconnectMode {
     /// The tool does it through the API.
@@ -108,7 +130,7 @@ impl DisconnectMode {
 }
 
 /// Whether a link is currently in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     /// Linked and working.
@@ -131,7 +153,7 @@ impl LinkState {
 }
 
 /// One account or app linked to a shop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Link {
     /// Stable id on the platform.
     pub id: String,
@@ -156,7 +178,7 @@ pub struct Link {
 }
 
 /// Where a link's existence comes from (SPEC §5).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkSource {
     /// The platform listed it.
@@ -209,7 +231,7 @@ impl Shop {
 }
 
 /// What stands between a shop and a safe disconnect, as the platform reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Readiness {
     /// Money earned but not yet paid out (unsettled orders, reserves).
     pub pending_funds: Option<Money>,
@@ -228,7 +250,7 @@ pub struct Readiness {
 }
 
 /// Commission owed to (or through) one affiliate link.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Commission {
     /// The affiliate link.
     pub link_id: String,
@@ -281,7 +303,7 @@ impl<'de> Deserialize<'de> for Dataset {
 }
 
 /// A half-open time window `[since, until)`; either end may be open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TimeRange {
     /// Inclusive start.
     pub since: Option<DateTime<Utc>>,
@@ -364,6 +386,25 @@ impl Page {
     pub fn is_last(&self) -> bool {
         self.next.is_none() || self.records.is_empty()
     }
+}
+
+/// What one small request (a one-record page) tells about a dataset's records in a time range:
+/// enough for the export to cut the range into windows of about equal size and read them side by
+/// side (see [`crate::platform::Platform::census`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Census {
+    /// Records in the range. A platform that can only say "more than it counts" (a search capped
+    /// at 10,000 results) gives a number above its cap: the range is then cut further.
+    pub records: u64,
+    /// Records one request reads (a full page). A dataset read per parent record (a statement's
+    /// transactions) counts its parents and says 1: each costs at least one request.
+    pub per_request: u32,
+    /// When the range's first record is stamped, when the platform can tell (a listing sorted by
+    /// time): it bounds the cutting of a range with an open start.
+    pub first: Option<DateTime<Utc>>,
+    /// When its last record is stamped, likewise; asked for only when the range has an open end
+    /// (a closed shop's last order may be months old, and cutting the months after it is waste).
+    pub last: Option<DateTime<Utc>>,
 }
 
 /// A second-factor challenge the platform sent to the seller.

@@ -119,6 +119,25 @@ impl Serialize for Money {
     }
 }
 
+/// Money is never a float in JSON: the amount is a decimal string (SPEC §5).
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount with its currency; the amount is an exact decimal string, never a float.",
+            "type": "object",
+            "properties": {
+                "amount": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "examples": ["12.50"]},
+                "currency": {"type": "string", "description": "ISO 4217 code.", "examples": ["USD"]},
+            },
+            "required": ["amount", "currency"],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

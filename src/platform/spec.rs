@@ -4,6 +4,7 @@
 //! plugin can send the same descriptions over its protocol.
 
 use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Dataset, DisconnectMode, Link, LinkKind, Shop};
@@ -188,7 +189,7 @@ pub struct SettingInfo {
 }
 
 /// One result of a platform's `doctor` checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HealthCheck {
     /// Short stable name (`api_base`, `clock`).
     pub name: String,

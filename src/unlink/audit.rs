@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::receipt::Outcome;
@@ -13,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::lock::{self, Lock};
 
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of `state/audit.log` (NDJSON): an event of a disconnect, appended as it happens; the
+/// `done` line holds the whole receipt in `details`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// When.
     pub time: DateTime<Utc>,
@@ -53,7 +55,7 @@ pub struct Event {
 }
 
 /// The kinds of audit event, as the log names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Kind {
     /// About to ask the platform (written before the call).
     #[serde(rename = "disconnect.attempt")]
@@ -76,8 +78,9 @@ pub enum Kind {
     /// A second-factor code that had already been used was given; nothing changed.
     #[serde(rename = "disconnect.code_reused")]
     CodeReused,
-    /// An event this version does not know (a newer shopunlink wrote it).
+    /// An event this version does not know (a newer shopunlink wrote it); never written.
     #[serde(other)]
+    #[schemars(skip)]
     Other,
 }
 

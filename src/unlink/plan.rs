@@ -1,12 +1,13 @@
 //! Step 3: what will happen, and what will stop working (SPEC §6). `--dry-run` stops after this.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::platform::spec::{fill, kind_spec};
 use crate::platform::{DisconnectMode, Link, LinkSource, Platform, Shop};
 
 /// The plan shown before asking for confirmation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Plan {
     /// What the tool will do, in order.
     pub steps: Vec<String>,

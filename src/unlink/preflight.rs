@@ -4,6 +4,7 @@
 //! decision was made. A failed blocker refuses the disconnect (exit 5) unless its override flag
 //! was given; warnings are shown and recorded but never block.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -15,7 +16,7 @@ use crate::platform::spec::kind_spec;
 use crate::platform::{Dataset, KindSpec, Link, LinkState, Platform, Readiness, Shop};
 
 /// How much a failed check matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Refuses the disconnect unless overridden.
@@ -25,7 +26,7 @@ pub enum Severity {
 }
 
 /// One check and its result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Check {
     /// Stable code (`no_export`, `pending_funds`, ...).
     pub code: String,

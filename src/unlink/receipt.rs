@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
@@ -17,7 +18,7 @@ use crate::fsutil;
 use crate::platform::{Link, Shop};
 
 /// The export a disconnect relied on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExportRef {
     /// Export directory.
     pub dir: PathBuf,
@@ -40,7 +41,7 @@ pub struct Established {
 }
 
 /// The shop, as the receipt records it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ShopSummary {
     /// Platform id.
     pub id: String,
@@ -57,7 +58,7 @@ impl From<&Shop> for ShopSummary {
 }
 
 /// How a disconnect ended, as the receipt and the audit log name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The link is gone (seen gone, or confirmed by the owner).
@@ -72,8 +73,10 @@ pub enum Outcome {
     AwaitingOwner,
 }
 
-/// The receipt (and the `disconnect --json` document).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A disconnect's receipt (SPEC §6 step 8), saved in `state/receipts/` and printed by
+/// `disconnect --json`: what was unlinked and when, every preflight check, the plan, the export
+/// relied on, the second factor (never the code) and the platform's request ids.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Receipt {
     /// Always 1.
     pub schema_version: u32,

@@ -6,6 +6,7 @@
 //! up front one.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::Secret;
@@ -19,7 +20,7 @@ pub const TRIES: u32 = 3;
 pub const CODE_DIGITS: usize = 6;
 
 /// How the second factor was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// The code the platform sent for its own challenge.
@@ -29,7 +30,7 @@ pub enum Method {
 }
 
 /// What the receipt says about the second factor (never the code).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Passed {
     /// How it was given.
     pub method: Method,

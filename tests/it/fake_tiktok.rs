@@ -12,9 +12,9 @@
 //! 429s, 503s, retryable body codes, dropped connections, a token expiry, refusals with a given
 //! code, a body that is not JSON, latency, and a seller who deauthorizes the app.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
@@ -63,6 +63,9 @@ pub struct Config {
     pub withdrawals: usize,
     /// The tokens are also authorized for a second shop of the seller (listed, never read).
     pub second_shop: bool,
+    /// More shops of the seller, each holding the same records as the first (the benchmark's
+    /// many-shop export); their ciphers are [`extra_cipher`].
+    pub extra_shops: usize,
     /// Records per page at most (the fake may send fewer than `page_size`, as the API may).
     pub page_len: usize,
     /// A product search matching more than this is refused with [`SEARCH_TOO_LARGE`] (the real
@@ -95,6 +98,9 @@ pub struct Config {
     pub media_latency: Duration,
     /// A misbehaving server on some paths (the chaos tests).
     pub hostile: Option<Hostile>,
+    /// Requests per second per API and shop the fake answers, as TikTok does (50); past it, HTTP
+    /// 429 with code 36009002. Counted over the last second at each request's arrival.
+    pub rate_limit: Option<u32>,
 }
 
 /// What a hostile server does wrong, on API paths starting with the prefix it carries.
@@ -121,6 +127,7 @@ impl Default for Config {
             payments: 60,
             withdrawals: 80,
             second_shop: false,
+            extra_shops: 0,
             page_len: 25,
             product_search_limit: 100,
             fault_percent: 0,
@@ -135,6 +142,7 @@ impl Default for Config {
             media_faults: false,
             media_latency: Duration::ZERO,
             hostile: None,
+            rate_limit: Some(50),
         }
     }
 }
@@ -364,6 +372,9 @@ pub struct Seen {
     pub query: BTreeMap<String, String>,
     /// Body as text.
     pub body: String,
+    /// When it arrived (the benchmark's timeline reads it; the tests need only the order).
+    #[allow(dead_code)]
+    pub at: Instant,
 }
 
 #[derive(Debug)]
@@ -390,6 +401,10 @@ struct State {
     seen: Vec<Seen>,
     /// `(open collaboration, creator open id)` pairs removed through the API.
     removed_creators: Vec<(String, String)>,
+    /// Arrival times of the last second's requests, per shop and API (the rate limit).
+    arrivals: HashMap<String, VecDeque<Instant>>,
+    /// Requests refused as over the rate limit.
+    throttled: u64,
     /// Every request the media host answered (path, query, headers).
     media_seen: Arc<Mutex<Vec<String>>>,
     /// Target collaborations ended through the API.
@@ -575,6 +590,7 @@ impl State {
                 if c == SECOND_CIPHER
                     && self.config.second_shop
                     && (path == "/event/202309/webhooks" || path.starts_with("/affiliate_seller/")) => {}
+            (false, Some(c)) if (0..self.config.extra_shops).any(|i| c == extra_cipher(i)) => {}
             (false, Some(c)) if c != CIPHER => return Err(self.violation(101000, format!("{path}: cipher {c:?}"))),
             _ => {}
         }
@@ -615,11 +631,32 @@ impl State {
         })
     }
 
+    /// HTTP 429 when this request would make more than the rate limit in the last second of its
+    /// shop and API.
+    fn over_the_limit(&mut self, path: &str, query: &[(String, String)]) -> Option<Answer> {
+        let limit = self.config.rate_limit? as usize;
+        let cipher = query.iter().find(|(k, _)| k == "shop_cipher").map_or("", |(_, v)| v.as_str());
+        let now = Instant::now();
+        let recent = self.arrivals.entry(format!("{cipher}|{}", api_of(path))).or_default();
+        while recent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            recent.pop_front();
+        }
+        if recent.len() >= limit {
+            self.throttled += 1;
+            return Some((429, Vec::new(), envelope(36009002, "Too many requests", None)));
+        }
+        recent.push_back(now);
+        None
+    }
+
     fn api(&mut self, r: &Request) -> Answer {
         let query: Vec<(String, String)> = r.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let path = r.url.path().to_owned();
         if let Some(fault) = self.fault() {
             return fault;
+        }
+        if let Some(refused) = self.over_the_limit(&path, &query) {
+            return refused;
         }
         self.seller_may_deauthorize(&path);
         if let Some((prefix, secs)) = self.retry_after.take() {
@@ -645,6 +682,7 @@ impl State {
             path: path.clone(),
             query: query.iter().cloned().collect(),
             body: String::from_utf8_lossy(&r.body).into_owned(),
+            at: Instant::now(),
         });
         let answer = self.route(r, &path, &query);
         let answer = self.hostile(&path, &query, answer);
@@ -669,8 +707,14 @@ impl State {
                 } else {
                     String::new()
                 };
+                let extra: String = (0..self.config.extra_shops)
+                    .map(|i| {
+                        let cipher = extra_cipher(i);
+                        format!(r#",{{"id":"75{i:017}","name":"Luna Branch {i}","region":"GB","cipher":"{cipher}"}}"#)
+                    })
+                    .collect();
                 ok(format!(
-                    r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}{second}]}}"#
+                    r#"{{"shops":[{{"id":"{SHOP_ID}","name":"{SHOP_NAME}","region":"GB","seller_type":"LOCAL","cipher":"{CIPHER}","code":"GBLCLUNA"}}{second}{extra}]}}"#
                 ))
             }
             ("GET", "/event/202309/webhooks") if r.url.query().unwrap_or("").contains(SECOND_CIPHER) => {
@@ -693,9 +737,14 @@ impl State {
                 let updated = body_window(&body, "update_time");
                 let status = body["order_status"].as_str();
                 let data = self.data.clone();
-                let recs = filter(&data.orders, |r| {
+                let mut recs = filter(&data.orders, |r| {
                     w.contains(r.time) && updated.contains(r.time) && status.is_none_or(|s| s == r.status)
                 });
+                match (q.get("sort_field").copied(), q.get("sort_order").copied()) {
+                    (None | Some("create_time" | "update_time"), None | Some("ASC")) => {}
+                    (None | Some("create_time" | "update_time"), Some("DESC")) => recs.reverse(),
+                    other => return self.violation(36009004, format!("orders: sort {other:?}")),
+                }
                 self.page("orders", &recs, &q)
             }
             ("POST", "/product/202502/products/search") => {
@@ -1015,7 +1064,7 @@ impl Fake {
     pub async fn start_async(config: Config) -> Fake {
         // HISTORY ago, on the hour: fixed for the run, so the last records are just before now.
         let t0 = (now() - HISTORY) / 3600 * 3600;
-        let media = MockServer::builder().disable_request_recording().start().await;
+        let media = MockServer::builder().listener(no_delay_listener()).disable_request_recording().start().await;
         let media_seen = Arc::new(Mutex::new(Vec::new()));
         let responder =
             MediaResponder { faults: config.media_faults, latency: config.media_latency, seen: media_seen.clone() };
@@ -1045,11 +1094,13 @@ impl Fake {
             seen: Vec::new(),
             removed_creators: Vec::new(),
             ended_targets: Vec::new(),
+            arrivals: HashMap::new(),
+            throttled: 0,
             config: config.clone(),
         };
         let state = Arc::new(Mutex::new(state));
-        let api = MockServer::builder().disable_request_recording().start().await;
-        let auth = MockServer::builder().disable_request_recording().start().await;
+        let api = MockServer::builder().listener(no_delay_listener()).disable_request_recording().start().await;
+        let auth = MockServer::builder().listener(no_delay_listener()).disable_request_recording().start().await;
         if config.dropped_connections > 0 {
             Mock::given(path_regex("^/order/"))
                 .respond_with_err(|_: &Request| std::io::Error::other("connection dropped by the fake"))
@@ -1096,6 +1147,11 @@ impl Fake {
     /// How many faults were injected.
     pub fn faults(&self) -> u64 {
         self.state().faults
+    }
+
+    /// Requests refused as over the rate limit.
+    pub fn throttled(&self) -> u64 {
+        self.state().throttled
     }
 
     /// Withdrawals of type `WITHDRAW` still `PROCESSING`.
@@ -1270,4 +1326,30 @@ pub fn endless_body_server() -> String {
         }
     });
     base
+}
+
+/// The API a request path belongs to, as the rate limit counts it: paths that differ only by an
+/// id (a statement's transactions, a product's detail) are one API.
+pub fn api_of(path: &str) -> &str {
+    if path.starts_with("/finance/202501/statements/") {
+        "/finance/202501/statements/{id}/statement_transactions"
+    } else if path.starts_with("/product/202309/products/") && !path.ends_with("/search") {
+        "/product/202309/products/{id}"
+    } else {
+        path
+    }
+}
+
+/// A loopback listener whose connections send small answers at once: accepted sockets inherit
+/// `TCP_NODELAY` from it, so Nagle's algorithm adds no delay the real API would not (wiremock
+/// sets none itself).
+fn no_delay_listener() -> std::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    socket2::SockRef::from(&listener).set_tcp_nodelay(true).expect("TCP_NODELAY on the fake's listener");
+    listener
+}
+
+/// The cipher of extra shop `i` ([`Config::extra_shops`]).
+pub fn extra_cipher(i: usize) -> String {
+    format!("GCP_extra_shop_{i}")
 }

@@ -13,6 +13,7 @@ mod links;
 mod plugins;
 mod resume;
 mod sandbox_flow;
+mod schema;
 mod screens;
 mod scripting;
 mod secrets;

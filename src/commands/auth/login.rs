@@ -2,10 +2,11 @@
 //! tokens are stored in the keyring, or the 0600 file where no keyring is reachable.
 
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Source};
 use crate::error::Result;
 use crate::platform::{self, LoginOptions, Provider};
 use crate::ui::Style;
@@ -26,19 +27,54 @@ pub struct LoginArgs {
     pub us: bool,
 }
 
-/// The `auth login --json` document: where the tokens went and what they allow, never a value.
-#[derive(Debug, Serialize)]
-struct LoginDoc {
+/// `auth login --json`: where the tokens went and what they allow, or, on a platform that needs
+/// no credentials, that nothing was needed. Never a secret.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LoginOutput {
+    /// The tokens were stored.
+    Stored(LoginDoc),
+    /// The platform needs no credentials.
+    NotNeeded(NotNeededDoc),
+}
+
+/// Where the tokens went and what they allow, never a value.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LoginDoc {
+    /// Always 1.
     schema_version: u32,
+    /// The profile logged in.
     profile: String,
+    /// Its platform.
     platform: String,
-    source: &'static str,
+    /// Where the tokens were stored (`keyring` or `file`).
+    source: Source,
+    /// The credentials file, when `source` is `file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
+    /// The seller (shop) the tokens were issued for, when the platform says.
     seller_name: Option<String>,
+    /// What the tokens may do.
     scopes: Vec<String>,
+    /// When the access token expires, if known.
     access_token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the refresh token expires, if known.
     refresh_token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A platform that needs no credentials (the sandbox): nothing was stored.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotNeededDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// The profile.
+    profile: String,
+    /// The platform.
+    platform: &'static str,
+    /// Always `none`.
+    source: Source,
+    /// Always false.
+    needs_credentials: bool,
 }
 
 /// Runs `auth login`: the platform's own flow, then the tokens go to the keyring (or the file).
@@ -58,9 +94,12 @@ fn no_credentials_needed(ctx: &Ctx<'_>, provider: &dyn Provider) -> Result<()> {
     if let Some(first) = others.first() {
         ctx.ui.note(&format!("To log in to another platform: shopunlink auth login --platform {first}"));
     }
-    ctx.ui.print_json(&serde_json::json!({
-        "schema_version": 1, "profile": ctx.settings.profile, "platform": provider.name(), "source": "none",
-        "needs_credentials": false,
+    ctx.ui.print_json(&LoginOutput::NotNeeded(NotNeededDoc {
+        schema_version: 1,
+        profile: ctx.settings.profile.clone(),
+        platform: provider.name(),
+        source: Source::None,
+        needs_credentials: false,
     }));
     Ok(())
 }
@@ -77,13 +116,13 @@ fn store(ctx: &Ctx<'_>, provider: &dyn Provider, credentials: &Credentials, inse
             chain.env().var("ACCESS_TOKEN")
         ));
     }
-    let path = (written.source == crate::credentials::Source::File)
+    let path = (written.source == Source::File)
         .then(|| chain.file().path(&crate::credentials::slot::Slot::Credentials(chain.profile().into())));
     let doc = LoginDoc {
         schema_version: 1,
         profile: ctx.settings.profile.clone(),
         platform: provider.name().into(),
-        source: written.source.as_str(),
+        source: written.source,
         path: path.as_ref().map(|p| p.display().to_string()),
         seller_name: credentials.seller_name.clone(),
         scopes: credentials.scopes.clone(),
@@ -91,11 +130,11 @@ fn store(ctx: &Ctx<'_>, provider: &dyn Provider, credentials: &Credentials, inse
         refresh_token_expires_at: credentials.refresh_token_expires_at,
     };
     print_human(ctx, provider, &doc, written.source);
-    ctx.ui.print_json(&doc);
+    ctx.ui.print_json(&LoginOutput::Stored(doc));
     Ok(())
 }
 
-fn print_human(ctx: &Ctx<'_>, provider: &dyn Provider, doc: &LoginDoc, source: crate::credentials::Source) {
+fn print_human(ctx: &Ctx<'_>, provider: &dyn Provider, doc: &LoginDoc, source: Source) {
     let who = doc.seller_name.as_deref().unwrap_or("the authorised shop");
     ctx.ui.print(&format!(
         "{} Logged in to {} as {who} (profile {})",

@@ -60,8 +60,5 @@ fn print(ctx: &Ctx<'_>, profile: &str, removed: &[Source]) {
              Seller Center → App Store → My apps. An enrolled TOTP is kept (`auth totp remove`).",
         );
     }
-    let removed_from: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
-    ctx.ui.print_json(&serde_json::json!({
-        "schema_version": 1, "profile": profile, "removed_from": removed_from,
-    }));
+    ctx.ui.print_json(&super::RemovedDoc::new(profile, removed));
 }

@@ -9,9 +9,34 @@ mod status;
 mod totp;
 
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Ctx;
+use crate::credentials::Source;
 use crate::error::Result;
+
+pub use login::LoginOutput;
+pub use status::StatusDoc;
+pub use totp::EnrollDoc;
+
+/// `auth logout --json` and `auth totp remove --json`: where the profile's secret was removed
+/// from (empty when nothing was stored).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RemovedDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// The profile.
+    profile: String,
+    /// The stores it was removed from (`keyring`, `file`).
+    removed_from: Vec<Source>,
+}
+
+impl RemovedDoc {
+    fn new(profile: &str, removed_from: &[Source]) -> RemovedDoc {
+        RemovedDoc { schema_version: 1, profile: profile.to_owned(), removed_from: removed_from.to_vec() }
+    }
+}
 
 /// Log in and out, see where credentials come from, and manage the profile's TOTP.
 ///

@@ -6,6 +6,7 @@
 //! up only when selected with `--profile`.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Ctx;
@@ -15,19 +16,38 @@ use crate::error::Result;
 use crate::settings::load_config;
 use crate::ui::Style;
 
+/// `auth status --json`: every known profile's credentials, described, never a value (SPEC §5).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusDoc {
+    /// Always 1.
+    schema_version: u32,
+    /// The profiles in `config.toml`, those with a credentials file, and the one in use, by name.
+    profiles: Vec<ProfileStatus>,
+}
+
 /// One profile in `auth status --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct ProfileStatus {
+    /// The profile's name.
     name: String,
+    /// True for the profile in use.
     current: bool,
+    /// Its platform.
     platform: String,
+    /// Where its credentials come from (`none`: nothing stored).
     source: Source,
+    /// The credentials file, when `source` is `file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
+    /// When the access token expires, if known.
     access_token_expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token expires, if known.
     refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// The shops (sellers) the credentials were issued for.
     shops: Vec<String>,
+    /// What the credentials may do.
     scopes: Vec<String>,
+    /// Where the profile's TOTP secret is (`none`: not enrolled).
     totp: Source,
 }
 
@@ -56,7 +76,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<()> {
         ctx.ui.note(note);
     }
     print_human(ctx, &profiles);
-    ctx.ui.print_json(&serde_json::json!({ "schema_version": 1, "profiles": profiles }));
+    ctx.ui.print_json(&StatusDoc { schema_version: 1, profiles });
     Ok(())
 }
 

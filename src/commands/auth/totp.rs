@@ -7,12 +7,30 @@
 use clap::{Args, Subcommand};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Ctx;
 use crate::credentials::{Secret, Source, totp};
 use crate::error::{Error, Result};
 use crate::settings::env;
 use crate::ui::Style;
+
+/// `auth totp enroll --json`: the new TOTP secret, shown this once (SPEC §5), for a CI secret
+/// store or an authenticator app.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EnrollDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The profile.
+    profile: &'a str,
+    /// The secret, base32 (`SHOPUNLINK_TOTP_SECRET` takes it).
+    secret: &'a str,
+    /// The `otpauth://totp/...` URI an authenticator app reads.
+    otpauth_uri: &'a str,
+    /// Where the secret was stored (`keyring` or `file`).
+    stored_in: Source,
+}
 
 /// The TOTP subcommands.
 #[derive(Debug, Subcommand)]
@@ -63,10 +81,13 @@ fn enroll(ctx: &Ctx<'_>, args: EnrollArgs) -> Result<()> {
         ctx.ui.warn(&format!("{} is set and wins over the secret just enrolled", env::TOTP_SECRET));
     }
     if ctx.ui.is_json() {
-        ctx.ui.print_json(&serde_json::json!({
-            "schema_version": 1, "profile": profile, "secret": secret.expose(), "otpauth_uri": uri,
-            "stored_in": written.source.as_str(),
-        }));
+        ctx.ui.print_json(&EnrollDoc {
+            schema_version: 1,
+            profile: &profile,
+            secret: secret.expose(),
+            otpauth_uri: &uri,
+            stored_in: written.source,
+        });
     } else {
         print_enrolment(ctx, &profile, &secret, &uri, written.source)?;
     }
@@ -110,7 +131,6 @@ fn remove(ctx: &Ctx<'_>) -> Result<()> {
             places.join(" and ")
         ));
     }
-    let removed_from: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
-    ctx.ui.print_json(&serde_json::json!({ "schema_version": 1, "profile": profile, "removed_from": removed_from }));
+    ctx.ui.print_json(&super::RemovedDoc::new(&profile, &removed));
     Ok(())
 }

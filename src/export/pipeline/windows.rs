@@ -1,19 +1,22 @@
-//! Reading one dataset in several time windows side by side (see `Platform::windows`).
+//! Reading one dataset in several time windows side by side (see `split.rs`).
 //!
-//! Each window has its own fetcher and a small buffer of pages; the pages are handed to the
-//! dataset's writer window by window, oldest first, so the file's order is fixed whatever the
-//! timing. Only the writer's position is checkpointed (`w<k>:<cursor>`): pages fetched ahead for
-//! later windows are dropped by a crash and fetched again on resume.
+//! Up to `chains` windows are fetched at once, each by its own cursor into a small buffer of
+//! pages, and a window starts only when one before it has ended and the writer is near enough;
+//! the pages are handed to the dataset's writer window by window, oldest first, so the file's
+//! order is fixed whatever the timing. Only the writer's position is checkpointed
+//! (`w<k>:<cursor>`): pages fetched ahead for later windows are dropped by a crash and fetched
+//! again on resume.
 //!
-//! What a window may hold ahead of the writer is bounded in bytes, per window (a shared budget
-//! could be filled by later windows while the one being written waits for room: a deadlock), so
-//! memory stays flat whatever the page size.
+//! Memory stays flat whatever the shop's size: at most `chains` + [`LOOK_AHEAD`] windows hold
+//! pages, and what each may hold ahead of the writer is bounded in bytes, per window (a shared
+//! budget could be filled by later windows while the one being written waits for room: a
+//! deadlock).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc::{Receiver, Sender, channel};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::reconcile::Chain;
@@ -27,6 +30,9 @@ use crate::platform::{Dataset, Page, PageRequest, TimeRange};
 const AHEAD_KIB: usize = 4 * 1024;
 /// Pages a window may hold ahead, whatever their size (a bound on the channel itself).
 const AHEAD_PAGES: usize = 1024;
+/// Windows that may have started beyond the cursors at work: ended windows wait for the writer
+/// there, so a slow window does not stall the others while memory stays bounded.
+const LOOK_AHEAD: usize = 2;
 
 /// A fetched page (or the error in its place) with the share of its window's budget it holds.
 type Ahead = (Result<Page>, Option<OwnedSemaphorePermit>);
@@ -49,28 +55,30 @@ fn decode(dataset: Dataset, cursor: Option<&str>, windows: usize) -> Result<(usi
     })
 }
 
-/// Fetches `windows` side by side from the checkpoint `cursor` on, and hands their pages to the
-/// writer through `tx` in window order.
+/// Fetches `windows`, `chains` at a time, from the checkpoint `cursor` on, and hands their pages
+/// to the writer through `tx` in window order.
 pub(super) async fn fetch(
     run: &Arc<Run>,
     dataset: Dataset,
     windows: &[TimeRange],
+    chains: usize,
     cursor: Option<String>,
     tx: Sender<Fetched>,
 ) -> Result<()> {
     let (start, inner) = decode(dataset, cursor.as_deref(), windows.len())?;
     let mut receivers = Vec::new();
-    let mut fetchers: Vec<JoinHandle<()>> = Vec::new();
+    let mut senders = Vec::new();
     for (k, window) in windows.iter().enumerate().skip(start) {
         let (window_tx, window_rx) = channel(AHEAD_PAGES);
-        let first = if k == start { inner.clone() } else { None };
-        let (run, window) = (run.clone(), *window);
-        fetchers.push(tokio::spawn(async move { pages(&run, dataset, window, first, window_tx).await }));
+        senders.push((k, *window, window_tx));
         receivers.push((k, window_rx));
     }
+    let (writing, position) = watch::channel(start);
+    let launcher = tokio::spawn(launch(run.clone(), dataset, chains.max(1), senders, inner, position));
     let last_window = windows.len() - 1;
     let handed = async move {
         for (k, rx) in receivers {
+            let _ = writing.send(k);
             if !hand_over(run, dataset, k, k == last_window, rx, &tx).await? {
                 return Ok(()); // stopped: the writer commits what it has
             }
@@ -78,13 +86,45 @@ pub(super) async fn fetch(
         Ok(())
     }
     .await;
-    // Every receiver is gone now, so each fetcher ends at its next send or stop check. They are
-    // waited for, never aborted: one may be in the middle of a token refresh, whose rotated
-    // refresh token must still be saved.
-    for fetcher in fetchers {
+    // Every receiver is gone now, so the launcher starts nothing more and each fetcher ends at its
+    // next send or stop check. They are waited for, never aborted: one may be in the middle of a
+    // token refresh, whose rotated refresh token must still be saved.
+    for fetcher in launcher.await.unwrap_or_default() {
         let _ = fetcher.await;
     }
     handed
+}
+
+/// Starts each window's fetcher in order, once a cursor is free and the writer (at `position`)
+/// is at most `chains` + [`LOOK_AHEAD`] windows behind; stops starting them once the writer has
+/// gone (its receivers dropped) or the run stops.
+async fn launch(
+    run: Arc<Run>,
+    dataset: Dataset,
+    chains: usize,
+    senders: Vec<(usize, TimeRange, Sender<Ahead>)>,
+    mut first: Option<String>,
+    mut position: watch::Receiver<usize>,
+) -> Vec<JoinHandle<()>> {
+    let cursors = Arc::new(Semaphore::new(chains));
+    let mut fetchers = Vec::new();
+    for (k, window, window_tx) in senders {
+        let Ok(cursor) = cursors.clone().acquire_owned().await else { break };
+        while *position.borrow() + chains + LOOK_AHEAD <= k {
+            if position.changed().await.is_err() {
+                break;
+            }
+        }
+        if window_tx.is_closed() || run.should_stop() {
+            break;
+        }
+        let (run, inner) = (run.clone(), first.take());
+        fetchers.push(tokio::spawn(async move {
+            pages(&run, dataset, window, inner, window_tx).await;
+            drop(cursor);
+        }));
+    }
+    fetchers
 }
 
 /// Passes window `k`'s pages on until its end; false when the run stopped first.

@@ -2,11 +2,14 @@
 
 use chrono::Utc;
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::economy::Params;
 use super::world::World;
 use crate::error::{Error, Result};
 use crate::platform::{Interaction, PlatformContext};
+use crate::schema::{Channel, Document};
 
 /// The most orders a sandbox may hold: a million-order shop must work (SPEC §9); far beyond that
 /// a typo would make every command crawl.
@@ -61,6 +64,27 @@ pub struct ResetArgs {
     pub profile_totp: bool,
 }
 
+/// `sandbox code --json`: the code the sandbox "sent" for a pending disconnect (SPEC §5).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CodeDoc<'a> {
+    /// Always 1.
+    schema_version: u32,
+    /// The 6-digit code.
+    code: &'a str,
+    /// When it stops working.
+    expires_at: chrono::DateTime<Utc>,
+    /// The link whose disconnect it confirms.
+    link_id: &'a str,
+}
+
+/// The documents `sandbox code|show|reset --json` print.
+pub fn documents() -> Vec<Document> {
+    vec![
+        Document::of::<CodeDoc<'_>>("sandbox-code", "shopunlink sandbox code --json", Channel::Printed),
+        Document::of::<super::Facts<'_>>("sandbox-show", "shopunlink sandbox show|reset --json", Channel::Printed),
+    ]
+}
+
 /// Runs `sandbox`.
 pub async fn run(args: SandboxArgs, ctx: &PlatformContext, io: &dyn Interaction) -> Result<()> {
     let path = World::path(&ctx.state_dir);
@@ -86,9 +110,11 @@ pub async fn run(args: SandboxArgs, ctx: &PlatformContext, io: &dyn Interaction)
                 Error::not_found("the sandbox has no code waiting")
                     .with_hint("start a disconnect first; the code is sent then and stays valid for 5 minutes")
             })?;
-            io.print_json_value(&serde_json::json!({
-                "schema_version": 1, "code": challenge.code, "expires_at": challenge.expires_at,
-                "link_id": challenge.link_id,
+            io.print_json_value(&json(&CodeDoc {
+                schema_version: 1,
+                code: &challenge.code,
+                expires_at: challenge.expires_at,
+                link_id: &challenge.link_id,
             }));
             io.print(&challenge.code);
             Ok(())
@@ -101,21 +127,15 @@ pub async fn run(args: SandboxArgs, ctx: &PlatformContext, io: &dyn Interaction)
 }
 
 fn show(io: &dyn Interaction, world: &World) {
-    let mut facts = super::describe(world);
-    facts["schema_version"] = 1.into();
-    io.print_json_value(&facts);
-    let f = |k: &str| facts[k].to_string().trim_matches('"').to_owned();
-    io.print(&format!("{}  shop {}", "Demo Crafts Co.", facts["shop"]["id"].as_str().unwrap_or("")));
-    io.print(&format!("  seed             {}", f("seed")));
-    io.print(&format!(
-        "  history          {} to {}",
-        facts["history"]["from"].as_str().unwrap_or(""),
-        facts["history"]["to"].as_str().unwrap_or("")
-    ));
-    io.print(&format!("  orders           {} ({} open)", f("orders"), f("open_orders")));
-    io.print(&format!("  products         {} ({} active)", f("products"), f("active_listings")));
-    io.print(&format!("  statements       {} weekly, {} withdrawals", f("statements"), f("withdrawals")));
-    io.print(&format!("  unsettled        {} USD", facts["unsettled"]["amount"].as_str().unwrap_or("0")));
+    let facts = super::describe(world);
+    io.print_json_value(&json(&facts));
+    io.print(&format!("{}  shop {}", facts.shop.name, facts.shop.id));
+    io.print(&format!("  seed             {}", facts.seed));
+    io.print(&format!("  history          {} to {}", facts.history.from, facts.history.to));
+    io.print(&format!("  orders           {} ({} open)", facts.orders, facts.open_orders));
+    io.print(&format!("  products         {} ({} active)", facts.products, facts.active_listings));
+    io.print(&format!("  statements       {} weekly, {} withdrawals", facts.statements, facts.withdrawals));
+    io.print(&format!("  unsettled        {} USD", facts.unsettled.amount));
     for l in &world.links {
         io.print(&format!(
             "  link             {:<22} {:<18} {}",
@@ -124,4 +144,9 @@ fn show(io: &dyn Interaction, world: &World) {
             crate::words::state(l.state)
         ));
     }
+}
+
+/// A document as the value [`Interaction::print_json_value`] takes.
+fn json(doc: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(doc).unwrap_or_default()
 }

@@ -18,8 +18,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use self::economy::{DAY, Economy, OrderPhase, START, WEEK, cents};
+use self::economy::{DAY, Economy, OrderPhase, START, WEEK};
 use self::world::{CODE_ATTEMPTS, CODE_TTL_SECS, ChallengeState, World};
 use super::tiktok::kinds;
 use super::tiktok::tables::{self, Known};
@@ -35,6 +37,9 @@ pub const PAGE_SIZE: u64 = 500;
 
 /// What the plans and messages call the sandbox.
 const DISPLAY_NAME: &str = "the sandbox shop";
+
+/// The name of the sandbox's one shop.
+const SHOP_NAME: &str = "Demo Crafts Co.";
 
 /// The `sandbox` entry of the registry.
 pub static PROVIDER: SandboxProvider = SandboxProvider;
@@ -104,7 +109,7 @@ impl Sandbox {
     fn shop(world: &World) -> Shop {
         Shop {
             id: world.shop_id(),
-            name: "Demo Crafts Co.".into(),
+            name: SHOP_NAME.into(),
             region: "US".into(),
             links: world.links.clone(),
             data_changed_at: world.data_changed_at,
@@ -448,25 +453,82 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `sandbox show --json` (and `sandbox reset --json`): the facts of the sandbox's world.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Facts<'a> {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The seed: the same seed and sizes always give the same records.
+    pub seed: u64,
+    /// Orders over the year of history.
+    pub orders: u64,
+    /// Product listings.
+    pub products: u64,
+    /// How many of the newest orders still await shipment.
+    pub open_orders: u64,
+    /// True when everything has been paid out.
+    pub settled: bool,
+    /// How a disconnect is confirmed: `platform_challenge` (a code the sandbox sends) or
+    /// `profile_totp`.
+    pub second_factor: &'static str,
+    /// Weekly statements.
+    pub statements: u64,
+    /// Withdrawals.
+    pub withdrawals: u64,
+    /// Listings customers can buy now.
+    pub active_listings: u64,
+    /// Money not yet paid out.
+    pub unsettled: Money,
+    /// The span of the shop's history.
+    pub history: History,
+    /// When the shop's data last changed (a disconnect changes it).
+    pub data_changed_at: Option<DateTime<Utc>>,
+    /// The shop.
+    pub shop: FactsShop,
+    /// Its links.
+    pub links: &'a [Link],
+}
+
+/// The span of the sandbox shop's history (RFC 3339).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct History {
+    /// The first day.
+    pub from: String,
+    /// The last day.
+    pub to: String,
+}
+
+/// The sandbox's one shop.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FactsShop {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: &'static str,
+    /// Its market.
+    pub region: &'static str,
+}
+
 /// Facts about the world for `sandbox show`.
-pub fn describe(world: &World) -> serde_json::Value {
+pub fn describe(world: &World) -> Facts<'_> {
     let e = Economy::new(world.params);
-    serde_json::json!({
-        "seed": world.params.seed,
-        "orders": world.params.orders,
-        "products": world.params.products,
-        "open_orders": world.params.open_orders,
-        "settled": world.params.settled,
-        "second_factor": if world.profile_totp { "profile_totp" } else { "platform_challenge" },
-        "statements": e.statements(),
-        "withdrawals": e.withdrawals(),
-        "active_listings": e.active_listings(),
-        "unsettled": {"amount": cents(e.unsettled_sum()), "currency": "USD"},
-        "history": {"from": unix(START).to_rfc3339(), "to": unix(economy::EPOCH).to_rfc3339()},
-        "data_changed_at": world.data_changed_at,
-        "shop": {"id": world.shop_id(), "name": "Demo Crafts Co.", "region": "US"},
-        "links": world.links,
-    })
+    Facts {
+        schema_version: 1,
+        seed: world.params.seed,
+        orders: world.params.orders,
+        products: world.params.products,
+        open_orders: world.params.open_orders,
+        settled: world.params.settled,
+        second_factor: if world.profile_totp { "profile_totp" } else { "platform_challenge" },
+        statements: e.statements(),
+        withdrawals: e.withdrawals(),
+        active_listings: e.active_listings(),
+        unsettled: Money::new(Decimal::from_minor(e.unsettled_sum(), 2), "USD"),
+        history: History { from: unix(START).to_rfc3339(), to: unix(economy::EPOCH).to_rfc3339() },
+        data_changed_at: world.data_changed_at,
+        shop: FactsShop { id: world.shop_id(), name: SHOP_NAME, region: "US" },
+        links: &world.links,
+    }
 }
 
 #[cfg(test)]

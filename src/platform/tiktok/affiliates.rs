@@ -164,8 +164,10 @@ async fn target_creators(client: &Client, cipher: &str) -> Result<Vec<Link>> {
 /// The shop's affiliate creators, or why they cannot be listed (a missing scope is a note, not
 /// an error: the rest of the shop still works).
 pub async fn creators(client: &Client, cipher: &str) -> Result<std::result::Result<Vec<Link>, String>> {
+    // Side by side: each is a chain of round trips, and `status` waits for both.
     let listed = async {
-        Ok::<_, Error>([open_creators(client, cipher).await?, target_creators(client, cipher).await?].concat())
+        let (open, target) = tokio::try_join!(open_creators(client, cipher), target_creators(client, cipher))?;
+        Ok::<_, Error>([open, target].concat())
     };
     match listed.await {
         Ok(links) => Ok(Ok(links)),

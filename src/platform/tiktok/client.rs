@@ -35,6 +35,10 @@ pub const MAX_BODY: usize = 16 << 20;
 /// slowly ends the run with exit 6 in minutes, not after every retry's full timeout.
 pub const RETRY_BUDGET: Duration = Duration::from_secs(90);
 
+/// Rate-limit refusals of one call retried without using up an attempt: the limiter has slowed
+/// down by then, and the retry waits for it.
+const FREE_THROTTLED_RETRIES: u32 = 10;
+
 /// Token expired: refresh once and retry.
 const TOKEN_EXPIRED: i64 = 105002;
 
@@ -117,6 +121,9 @@ pub(super) struct Envelope<D = Box<RawValue>> {
 enum Failure {
     /// Worth another try after a delay (at least `retry_after` when the server said so).
     Retry(Error, Option<Duration>),
+    /// Refused as over the rate limit (HTTP 429 or code 36009002): the whole key slows down,
+    /// then this request is tried again like a [`Failure::Retry`].
+    Throttled(Error, Option<Duration>),
     /// The access token expired.
     Expired(Error),
     /// Final.
@@ -140,6 +147,11 @@ impl Client {
         Ok(Client { http, base, session, limiter: Limiter::new(rate_limit), backoff })
     }
 
+    /// The requests per second per API the platform allows (the limiter stays a little under).
+    pub fn rate_limit(&self) -> u32 {
+        self.limiter.limit()
+    }
+
     /// The tokens this client uses.
     pub fn session(&self) -> &Arc<Session> {
         &self.session
@@ -149,13 +161,30 @@ impl Client {
     pub async fn call(&self, call: &Call) -> Result<Reply> {
         let mut refreshed = false;
         let mut attempt = 0;
+        let mut throttled = 0;
         let started = Instant::now();
         loop {
             attempt += 1;
             let token = self.session.current().await?;
             let key = format!("{}|{}|{}", token.app_key, call.shop_cipher.as_deref().unwrap_or(""), call.api);
             self.limiter.acquire(&key).await;
-            match self.attempt(call, &token, attempt).await {
+            let outcome = match self.attempt(call, &token, attempt).await {
+                Err(Failure::Throttled(e, retry_after)) => {
+                    // The limiter slows the key down and holds it; the retry waits for it, so a
+                    // refusal for the rate uses up no attempt (until it keeps happening).
+                    self.limiter.refused(&key, retry_after);
+                    throttled += 1;
+                    if throttled <= FREE_THROTTLED_RETRIES {
+                        attempt -= 1;
+                    }
+                    Err(Failure::Retry(e, None))
+                }
+                other => {
+                    self.limiter.answered(&key);
+                    other
+                }
+            };
+            match outcome {
                 Ok(reply) => return Ok(reply),
                 Err(Failure::Retry(e, retry_after))
                     if attempt < self.backoff.attempts
@@ -177,7 +206,7 @@ impl Client {
                     attempt -= 1;
                     self.session.refresh(token.generation).await.map_err(|r| r.with_cause(e.message().to_owned()))?;
                 }
-                Err(Failure::Expired(e) | Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Expired(e) | Failure::Fatal(e) | Failure::Throttled(e, _)) => return Err(e),
             }
         }
     }
@@ -262,7 +291,12 @@ impl Client {
                 .with_detail("endpoint", endpoint)
                 .with_detail("http_status", status)
                 .with_detail("request_id", request_id);
-            return Err(Failure::Retry(err, retry_after));
+            let throttled = status == 429 || envelope.as_ref().is_ok_and(|e| e.code == retry::RATE_LIMITED);
+            return Err(if throttled {
+                Failure::Throttled(err, retry_after)
+            } else {
+                Failure::Retry(err, retry_after)
+            });
         }
         if status == 401 || status == 403 {
             return Err(Failure::Fatal(refused_http(call, status, envelope.as_ref().ok())));
@@ -285,7 +319,9 @@ impl Client {
             return Ok(Reply { request_id: envelope.request_id, data });
         }
         let err = api_error(call, status, &envelope);
-        Err(if retry::retryable_code(envelope.code) {
+        Err(if envelope.code == retry::RATE_LIMITED {
+            Failure::Throttled(err, retry_after)
+        } else if retry::retryable_code(envelope.code) {
             Failure::Retry(err, retry_after)
         } else if envelope.code == TOKEN_EXPIRED {
             Failure::Expired(err)

@@ -20,7 +20,7 @@ use super::api::{self, ListPage, PAGE_SIZE, scope};
 use super::client::{Call, Client};
 use super::tables::Known;
 use crate::error::{Error, Result};
-use crate::platform::{Dataset, Page, RawRecord, TimeRange};
+use crate::platform::{Census, Dataset, Page, RawRecord, TimeRange};
 
 /// The most results one product search may return.
 pub const SEARCH_LIMIT: u64 = 10_000;
@@ -201,26 +201,74 @@ fn looped(call: &Call, token: &str) -> Error {
     .with_detail("endpoint", call.endpoint())
 }
 
-/// How far back the window boundaries lie from the export's start: most shops' orders are recent,
-/// so the recent windows are the short ones.
-const WINDOW_BOUNDARIES_DAYS: [i64; 4] = [365, 90, 30, 7];
-
-/// `range` cut at [`WINDOW_BOUNDARIES_DAYS`] before `now`, oldest window first; boundaries outside
-/// the range are left out, so the windows are exactly the range.
-pub fn recency_windows(range: &TimeRange, now: chrono::DateTime<Utc>) -> Vec<TimeRange> {
-    let cuts: Vec<chrono::DateTime<Utc>> = WINDOW_BOUNDARIES_DAYS
-        .iter()
-        .map(|d| now - chrono::Duration::days(*d))
-        .filter(|b| range.since.is_none_or(|s| s < *b) && range.until.is_none_or(|u| *b < u))
-        .collect();
-    let mut windows = Vec::with_capacity(cuts.len() + 1);
-    let mut since = range.since;
-    for cut in cuts {
-        windows.push(TimeRange { since, until: Some(cut) });
-        since = Some(cut);
+/// What one small request says about `dataset` in `range` (see `Platform::census`):
+/// - orders: a one-order page sorted by creation gives `total_count` and the first order's time;
+/// - products: a one-listing search gives `total_count` (a search past [`SEARCH_LIMIT`] is refused,
+///   which reads as "more than that"); the search has no sort, so no first time;
+/// - statement transactions are read statement by statement, so the statements in the range are
+///   counted (their listing has no `total_count`: a few pages of ids are read).
+///
+/// The others are a few pages at most, or are read through another dataset's search (product
+/// details): one cursor keeps up with the limit, and they are not counted.
+pub async fn census(client: &Client, cipher: &str, dataset: Dataset, range: &TimeRange) -> Result<Option<Census>> {
+    match Known::of(dataset)? {
+        Known::Orders => {
+            let ascending = orders_search(cipher, range, 1, "ASC");
+            let oldest = list(client, &ascending, "orders");
+            let newest = async {
+                match range.until {
+                    Some(_) => Ok(None),
+                    None => {
+                        let call = orders_search(cipher, range, 1, "DESC");
+                        list(client, &call, "orders").await.map(Some)
+                    }
+                }
+            };
+            let (oldest, newest) = tokio::try_join!(oldest, newest)?;
+            let time = |page: &ListPage| page.records.first().and_then(|r| record_time(r, "create_time"));
+            let (first, last) = (time(&oldest), newest.as_ref().and_then(time));
+            Ok(oldest.total.map(|records| Census { records, per_request: PAGE_SIZE, first, last }))
+        }
+        Known::Products => {
+            let call = product_search(cipher, &ProductCursor::whole(range), 1);
+            let total = match list(client, &call, "products").await {
+                Ok(page) => page.total,
+                Err(e) if e.detail("code") == Some(&SEARCH_TOO_LARGE.into()) => Some(SEARCH_LIMIT + 1),
+                Err(e) => return Err(e),
+            };
+            Ok(total.map(|records| Census { records, per_request: PAGE_SIZE, first: None, last: None }))
+        }
+        Known::StatementTransactions => statements_census(client, cipher, range).await,
+        _ => Ok(None),
     }
-    windows.push(TimeRange { since, until: range.until });
-    windows
+}
+
+/// Statement listing pages a census reads at most; past them the count is a lower bound, which
+/// only makes the export cut the range further.
+const CENSUS_STATEMENT_PAGES: usize = 4;
+
+/// The statements in `range` (each read on its own) and the first one's time.
+async fn statements_census(client: &Client, cipher: &str, range: &TimeRange) -> Result<Option<Census>> {
+    let listing = finance_get(api::STATEMENTS, cipher, STATEMENT_TIME, range);
+    let (mut records, mut first, mut token) = (0u64, None, None::<String>);
+    for _ in 0..CENSUS_STATEMENT_PAGES {
+        let page = list(client, &with_token(&listing, token.as_deref()), "statements").await?;
+        if first.is_none() {
+            first = page.records.first().and_then(|r| record_time(r, "statement_time"));
+        }
+        records += page.records.len() as u64;
+        match page.next.filter(|_| !page.records.is_empty()) {
+            Some(next) => token = Some(next),
+            None => return Ok(Some(Census { records, per_request: 1, first, last: None })),
+        }
+    }
+    Ok(Some(Census { records: records + 1, per_request: 1, first, last: None }))
+}
+
+/// A record's time field (Unix seconds), when it has one.
+fn record_time(record: &RawRecord, field: &str) -> Option<chrono::DateTime<Utc>> {
+    let value: serde_json::Map<String, Value> = serde_json::from_str(record.as_str()).ok()?;
+    chrono::DateTime::from_timestamp(value.get(field)?.as_i64()?, 0)
 }
 
 /// Whether an order was created or updated, or a statement, payment or withdrawal appeared, at or
@@ -245,17 +293,22 @@ pub fn search_body(fields: &[(&str, Option<Value>)]) -> Value {
     Value::Object(map)
 }
 
-async fn orders(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
+/// The order search of `range` by creation time (`order`: `ASC` oldest first, or `DESC`),
+/// `page_size` at a time.
+fn orders_search(cipher: &str, range: &TimeRange, page_size: u32, order: &str) -> Call {
     let body = search_body(&[
         ("create_time_ge", secs(range.since).map(Value::from)),
         ("create_time_lt", secs(range.until).map(Value::from)),
     ]);
-    let call = Call::with_body(Method::POST, api::ORDERS, scope::ORDER, &body)
+    Call::with_body(Method::POST, api::ORDERS, scope::ORDER, &body)
         .shop(cipher)
-        .query("page_size", PAGE_SIZE)
+        .query("page_size", page_size)
         .query("sort_field", "create_time")
-        .query("sort_order", "ASC");
-    simple(client, call, "orders", cursor).await
+        .query("sort_order", order)
+}
+
+async fn orders(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
+    simple(client, orders_search(cipher, range, PAGE_SIZE, "ASC"), "orders", cursor).await
 }
 
 /// Where a product export stands: the window `[lo, hi]` being searched (inclusive seconds, as
@@ -269,29 +322,33 @@ struct ProductCursor {
     token: Option<String>,
 }
 
+impl ProductCursor {
+    /// The start of `range`. `until` is exclusive, the API's `_le` inclusive; an open end is
+    /// "now", fixed in the cursor so a resumed export searches the same windows.
+    fn whole(range: &TimeRange) -> ProductCursor {
+        let end = secs(range.until).map_or_else(|| Utc::now().timestamp(), |u| u - 1);
+        ProductCursor { lo: secs(range.since).unwrap_or(0), hi: end, end, token: None }
+    }
+}
+
 /// The search of one product window; the 202502 search documents no sort parameters, so none
 /// are sent (its order is stable for a given filter, which is all paging needs).
-fn product_search(cipher: &str, at: &ProductCursor) -> Call {
+fn product_search(cipher: &str, at: &ProductCursor, page_size: u32) -> Call {
     let body = search_body(&[("create_time_ge", Some(at.lo.into())), ("create_time_le", Some(at.hi.into()))]);
-    Call::with_body(Method::POST, api::PRODUCTS, scope::PRODUCT, &body).shop(cipher).query("page_size", PAGE_SIZE)
+    Call::with_body(Method::POST, api::PRODUCTS, scope::PRODUCT, &body).shop(cipher).query("page_size", page_size)
 }
 
 async fn products(client: &Client, cipher: &str, range: &TimeRange, cursor: Option<&str>) -> Result<Page> {
     let mut at = match cursor {
         Some(c) => serde_json::from_str::<ProductCursor>(c).map_err(|_| bad_cursor(Known::Products.dataset(), c))?,
-        None => {
-            // `until` is exclusive, the API's `_le` inclusive; an open end is "now", fixed in the
-            // cursor so a resumed export searches the same windows.
-            let end = secs(range.until).map_or_else(|| Utc::now().timestamp(), |u| u - 1);
-            ProductCursor { lo: secs(range.since).unwrap_or(0), hi: end, end, token: None }
-        }
+        None => ProductCursor::whole(range),
     };
     let whole_range = cursor.is_none();
     loop {
         if at.lo > at.end {
             return Ok(Page::default());
         }
-        let call = product_search(cipher, &at);
+        let call = product_search(cipher, &at, PAGE_SIZE);
         let first_of_window = at.token.is_none();
         let page = match list(client, &with_token(&call, at.token.as_deref()), "products").await {
             Err(e) if first_of_window && at.hi > at.lo && e.detail("code") == Some(&SEARCH_TOO_LARGE.into()) => None,
@@ -409,29 +466,6 @@ pub fn one(key: &str, value: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recency_windows_cover_the_range_exactly_oldest_first() {
-        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let days = chrono::Duration::days;
-        let all = recency_windows(&TimeRange::default(), now);
-        assert_eq!(all.len(), 5);
-        assert_eq!((all[0].since, all[4].until), (None, None));
-        assert!(all.windows(2).all(|w| w[0].until == w[1].since && w[0].until.is_some()));
-        assert_eq!(all[4].since, Some(now - days(7)));
-        // Boundaries outside a closed range are dropped; the ends are the range's own.
-        let range = TimeRange { since: Some(now - days(60)), until: Some(now - days(10)) };
-        let cut = recency_windows(&range, now);
-        assert_eq!(
-            cut,
-            [
-                TimeRange { since: range.since, until: Some(now - days(30)) },
-                TimeRange { since: Some(now - days(30)), until: range.until },
-            ]
-        );
-        let narrow = TimeRange { since: Some(now - days(3)), until: None };
-        assert_eq!(recency_windows(&narrow, now), [narrow]);
-    }
 
     #[test]
     fn search_bodies_leave_out_open_ends() {

@@ -27,11 +27,27 @@ fn has_code(e: &Error, code: i64) -> bool {
 
 /// Every authorized shop with its app-authorization link.
 pub async fn shops(client: &Client) -> Result<Vec<Shop>> {
+    listing(client, authorized_shops(client)).await
+}
+
+/// Every authorized shop with its app-authorization link alone: no webhooks, no creators (an
+/// export needs the shop, and each of those is a round trip more before its first page).
+pub async fn shop_list(client: &Client) -> Result<Vec<Shop>> {
+    let bare = async {
+        let session = client.session();
+        let (app_key, scopes) = (session.app_key().await.unwrap_or_default(), session.scopes().await);
+        Ok(listed(client).await?.into_iter().map(|s| shop(s, &app_key, &scopes, Value::Null)).collect())
+    };
+    listing(client, bare).await
+}
+
+/// The shops `list` finds, or none once this run's disconnect made the tokens invalid.
+async fn listing(client: &Client, list: impl std::future::Future<Output = Result<Vec<Shop>>>) -> Result<Vec<Shop>> {
     let session = client.session();
     if !session.has_credentials().await {
         return if session.is_forgotten() { Ok(Vec::new()) } else { Err(session.missing()) };
     }
-    match authorized_shops(client).await {
+    match list.await {
         // Any call of the listing may be the first to see the deauthorization (the seller can act
         // between the shops call and a webhooks call).
         Err(e) if session.is_disconnected() && has_code(&e, TOKEN_INVALID) => {
@@ -49,29 +65,36 @@ async fn listed(client: &Client) -> Result<Vec<AuthorizedShop>> {
     Ok(api::field(&call.endpoint(), &reply.data, "shops")?.unwrap_or_default())
 }
 
+/// The listed shops with their links, looked up for all shops side by side (each shop's
+/// webhooks and collaborations are several round trips, and a seller may have many shops).
 async fn authorized_shops(client: &Client) -> Result<Vec<Shop>> {
     let session = client.session();
     let listed = listed(client).await?;
     let app_key = session.app_key().await.unwrap_or_default();
     let scopes = session.scopes().await;
-    let mut shops = Vec::with_capacity(listed.len());
-    for s in listed {
-        let webhooks = match webhooks(client, &s.cipher).await {
-            Ok((hooks, _)) => summary(&hooks),
+    let shops = listed.into_iter().map(|s| with_links(client, s, &app_key, &scopes));
+    futures_util::future::try_join_all(shops).await
+}
+
+/// One shop with its app authorization (and its webhooks) and its affiliate creators.
+async fn with_links(client: &Client, s: AuthorizedShop, app_key: &str, scopes: &[String]) -> Result<Shop> {
+    let webhooks = async {
+        match webhooks(client, &s.cipher).await {
+            Ok((hooks, _)) => Ok(summary(&hooks)),
             Err(e) if has_code(&e, MISSING_SCOPE) => {
                 tracing::warn!("cannot list the webhooks of shop {}: {e}", s.id);
-                Value::Null
+                Ok(Value::Null)
             }
-            Err(e) => return Err(e),
-        };
-        let mut shop = shop(s, &app_key, &scopes, webhooks);
-        match super::affiliates::creators(client, &shop.handle).await? {
-            Ok(creators) => shop.links.extend(creators),
-            Err(note) => shop.notes.push(note),
+            Err(e) => Err(e),
         }
-        shops.push(shop);
+    };
+    let (webhooks, creators) = tokio::try_join!(webhooks, super::affiliates::creators(client, &s.cipher))?;
+    let mut shop = shop(s, app_key, scopes, webhooks);
+    match creators {
+        Ok(creators) => shop.links.extend(creators),
+        Err(note) => shop.notes.push(note),
     }
-    Ok(shops)
+    Ok(shop)
 }
 
 fn shop(s: AuthorizedShop, app_key: &str, scopes: &[String], webhooks: Value) -> Shop {

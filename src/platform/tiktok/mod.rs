@@ -30,7 +30,6 @@ use self::client::Client;
 use self::retry::Backoff;
 use self::session::Session;
 use self::settings::TiktokSettings;
-use self::tables::Known;
 use super::{
     Challenge, ChallengeAnswer, Dataset, DatasetSpec, DisconnectOutcome, Grant, HealthCheck, Interaction, KindSpec,
     Link, LoginOptions, Page, PageRequest, Platform, PlatformContext, Provider, Readiness, SettingInfo, Shop,
@@ -133,6 +132,10 @@ impl Platform for Tiktok {
         links::shops(&self.client).await
     }
 
+    async fn shop_list(&self) -> Result<Vec<Shop>> {
+        links::shop_list(&self.client).await
+    }
+
     async fn readiness(&self, shop: &Shop) -> Result<Readiness> {
         let mut readiness = readiness::read(&self.client, &shop.handle).await?;
         readiness.pending_commissions = affiliates::pending_commissions(&self.client, shop).await?;
@@ -151,14 +154,17 @@ impl Platform for Tiktok {
         kinds::specs()
     }
 
-    /// Orders, the one dataset with a page per 100 records, are read in windows of recency: a
-    /// cursor fetches one page per round trip, so side by side the windows can use the whole rate
-    /// limit even when the round trip is as long as the limit's interval.
-    fn windows(&self, dataset: Dataset, range: &TimeRange, now: chrono::DateTime<chrono::Utc>) -> Vec<TimeRange> {
-        match Known::of(dataset) {
-            Ok(Known::Orders) => datasets::recency_windows(range, now),
-            _ => vec![*range],
-        }
+    async fn census(
+        &self,
+        shop: &Shop,
+        dataset: Dataset,
+        range: &TimeRange,
+    ) -> Result<Option<crate::platform::Census>> {
+        datasets::census(&self.client, &shop.handle, dataset, range).await
+    }
+
+    fn rate_limit(&self) -> Option<u32> {
+        Some(self.client.rate_limit())
     }
 
     async fn changed_since(&self, shop: &Shop, since: chrono::DateTime<chrono::Utc>) -> Result<Option<bool>> {

@@ -9,8 +9,10 @@
 
 use std::time::Duration;
 
+/// The body code of "too many requests" (the rate limit), alone or with HTTP 429.
+pub const RATE_LIMITED: i64 = 36009002;
 /// Body codes that mean "try again later".
-pub const RETRYABLE_CODES: [i64; 3] = [36009002, 36009003, 36009007];
+pub const RETRYABLE_CODES: [i64; 3] = [RATE_LIMITED, 36009003, 36009007];
 
 /// HTTP statuses that mean "try again later".
 pub fn retryable_status(status: u16) -> bool {
