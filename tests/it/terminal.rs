@@ -161,6 +161,17 @@ impl Terminal {
     }
 }
 
+/// A test that fails half-way leaves no terminal session behind: without `script`, the
+/// pseudo-terminal closes and the command gets its hang-up.
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// True when the terminal's mode, as `stty -a` printed it at the end of `screen`, has echo and
 /// line editing on: what a shell needs after the command exits.
 pub fn usable(screen: &str) -> bool {
