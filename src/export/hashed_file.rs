@@ -33,14 +33,8 @@ impl HashedFile {
     }
 
     /// Reopens `path` keeping its first `keep` bytes (the durable prefix a checkpoint vouches
-    /// for) and cutting anything after them: a torn tail from a crash. Trusts the prefix: for
-    /// files whose checkpoint already proved it (see [`HashedFile::resume_checked`]).
-    pub fn resume(path: &Path, keep: u64) -> Result<HashedFile> {
-        Self::reopen(path, keep)?.0.cut()
-    }
-
-    /// [`HashedFile::resume`] that first proves the prefix is what the checkpoint recorded: its
-    /// SHA-256 and, for NDJSON, its record count. A mismatch (the file was edited, truncated or
+    /// for) and cutting anything after them (a torn tail from a crash), after proving the prefix
+    /// is what the checkpoint recorded: its SHA-256 and, for NDJSON, its record count. A mismatch (the file was edited, truncated or
     /// replaced, or the checkpoint was) is exit 8 with the `--fresh` hint: appending would give
     /// an export that differs from a clean one.
     pub fn resume_checked(path: &Path, keep: u64, sha256: Option<&str>, records: Option<u64>) -> Result<HashedFile> {
@@ -144,8 +138,8 @@ fn hash_prefix(mut file: &File, keep: u64) -> io::Result<(Sha256, u64)> {
     Ok((hasher, lines))
 }
 
-/// The running SHA-256 of a file some other writer appends to (the CSV writer keeps its hash to
-/// itself): each commit hashes only the bytes added since the last one, read back from disk.
+/// The SHA-256 of a file's prefix read back from disk: how a resume proves that a CSV file's kept
+/// bytes are the ones its checkpoint recorded before appending to them.
 #[derive(Debug)]
 pub struct PrefixHash {
     path: PathBuf,
@@ -197,6 +191,15 @@ impl PrefixHash {
     /// Lowercase hex SHA-256 of the prefix hashed so far.
     pub fn digest(&self) -> String {
         hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// Reopens the file to append after the prefix hashed so far, cutting anything after it (a
+    /// torn tail from a crash); the hash carries on from the prefix's, which is not read again.
+    pub fn resume(self) -> Result<HashedFile> {
+        let file = fsutil::open_private_rw(&self.path, false).map_err(|e| checkpoint::damaged(&self.path, e))?;
+        let file =
+            HashedFile { path: self.path, file, buf: Vec::with_capacity(BUFFER), hasher: self.hasher, bytes: self.len };
+        file.cut()
     }
 }
 

@@ -19,9 +19,9 @@ mod reconcile;
 mod windows;
 
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
-use super::csv::CsvWriter;
-use super::hashed_file::{HashedFile, PrefixHash};
-use super::manifest::{self, DatasetEntry, FileEntry, Manifest, ShopRef, Tool};
+use super::csv::{CsvPipe, CsvWriter};
+use super::hashed_file::HashedFile;
+use super::manifest::{self, DatasetEntry, Manifest, ShopRef, Tool};
 use super::{ExportPlan, Observer, media};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
@@ -272,13 +272,11 @@ impl Run {
     }
 }
 
-/// The files of one dataset being written.
+/// The files of one dataset being written: the NDJSON on the calling thread, the CSV tables (if
+/// any) on a thread of their own, fed the same pages.
 struct Writers {
     ndjson: HashedFile,
-    csv: Option<CsvWriter>,
-    /// The running SHA-256 of each CSV file's durable prefix, for the checkpoint.
-    csv_hashes: BTreeMap<String, PrefixHash>,
-    dir: PathBuf,
+    csv: Option<CsvPipe>,
     records: u64,
 }
 
@@ -292,43 +290,35 @@ impl Writers {
         } else {
             HashedFile::resume_checked(&path, progress.bytes, progress.sha256.as_deref(), Some(progress.records))?
         };
-        let mut csv_hashes = BTreeMap::new();
-        let csv = if with_csv {
-            for (name, len) in progress.csv_bytes.iter().filter(|(_, len)| **len > 0) {
-                let expected = progress.csv_sha256.get(name).map(String::as_str);
-                csv_hashes.insert(name.clone(), PrefixHash::verified(&dir.join(name), *len, expected)?);
-            }
-            Some(CsvWriter::open(dir, spec, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
-        } else {
-            None
-        };
-        Ok(Writers { ndjson, csv, csv_hashes, dir: dir.to_owned(), records: progress.records })
+        let csv = if with_csv { Some(CsvPipe::spawn(CsvWriter::open(dir, spec, progress)?)?) } else { None };
+        Ok(Writers { ndjson, csv, records: progress.records })
     }
 
-    fn write(&mut self, records: &[crate::platform::RawRecord]) -> Result<()> {
-        for r in records {
+    fn write(&mut self, records: Vec<crate::platform::RawRecord>) -> Result<()> {
+        for r in &records {
             let write = self.ndjson.write_all(r.as_str().as_bytes()).and_then(|()| self.ndjson.write_all(b"\n"));
             write.map_err(|e| Error::io("cannot write", self.ndjson.path(), e))?;
-            if let Some(csv) = &mut self.csv {
-                csv.write(r)?;
-            }
         }
         self.records += records.len() as u64;
+        if let Some(csv) = &mut self.csv {
+            csv.write(records)?;
+        }
         Ok(())
     }
 
-    /// Makes everything durable and returns the progress a checkpoint may now claim.
+    /// Makes everything durable and returns the progress a checkpoint may now claim: the CSV
+    /// thread commits (after the pages sent before) while the NDJSON is synced here.
     fn commit(&mut self, cursor: Option<String>, done: bool) -> Result<DatasetProgress> {
+        if let Some(csv) = &mut self.csv {
+            csv.commit()?;
+        }
         let bytes = self.ndjson.commit()?;
         let mut csv_bytes = BTreeMap::new();
         let mut csv_sha256 = BTreeMap::new();
         if let Some(csv) = &mut self.csv {
-            for (name, len) in csv.commit()? {
-                let dir = &self.dir;
-                let hash = self.csv_hashes.entry(name.clone()).or_insert_with(|| PrefixHash::empty(&dir.join(&name)));
-                hash.advance(len)?;
-                csv_sha256.insert(name.clone(), hash.digest());
-                csv_bytes.insert(name, len);
+            for file in csv.committed()? {
+                csv_sha256.insert(file.file.clone(), file.sha256);
+                csv_bytes.insert(file.file, file.bytes);
             }
         }
         Ok(DatasetProgress {
@@ -346,9 +336,7 @@ impl Writers {
     fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
         let records = self.records;
         let mut csv_files = match self.csv {
-            Some(csv) => {
-                csv.finish()?.into_iter().map(|(file, bytes, sha256)| FileEntry { file, bytes, sha256 }).collect()
-            }
+            Some(csv) => csv.finish()?,
             None => Vec::new(),
         };
         // The writer lists the main table first; the rest are the nested lists' tables.
@@ -513,7 +501,7 @@ fn write_pages(
     let mut committed_bytes = writers.ndjson.bytes();
     let mut committed_at = Instant::now();
     while let Some(Fetched { page, cursor_after, last }) = rx.blocking_recv() {
-        if let Err(e) = writers.write(&page.records) {
+        if let Err(e) = writers.write(page.records) {
             run.stop.store(true, Ordering::SeqCst);
             return Err(e);
         }
