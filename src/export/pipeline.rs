@@ -498,31 +498,34 @@ fn write_pages(
     mut cursor: Option<String>,
     mut rx: tokio::sync::mpsc::Receiver<Fetched>,
 ) -> Result<Option<DatasetEntry>> {
+    // A writer that fails (a full disk, a record the CSV flattening refuses, found by its thread
+    // at the next page or commit) stops the other datasets too.
+    let failed = |e: Error| {
+        run.stop.store(true, Ordering::SeqCst);
+        e
+    };
     let mut committed_bytes = writers.ndjson.bytes();
     let mut committed_at = Instant::now();
     while let Some(Fetched { page, cursor_after, last }) = rx.blocking_recv() {
-        if let Err(e) = writers.write(page.records) {
-            run.stop.store(true, Ordering::SeqCst);
-            return Err(e);
-        }
+        writers.write(page.records).map_err(failed)?;
         run.observer.advance(dataset, writers.records, writers.ndjson.bytes());
         cursor = cursor_after;
         if last {
-            let p = writers.commit(None, true)?;
+            let p = writers.commit(None, true).map_err(failed)?;
             run.record(dataset, p)?;
             run.observer.finish(dataset, writers.records, writers.ndjson.bytes());
-            return writers.finish(dataset).map(Some);
+            return writers.finish(dataset).map(Some).map_err(failed);
         }
         if writers.ndjson.bytes() - committed_bytes >= run.plan.commit_bytes
             || committed_at.elapsed() >= COMMIT_INTERVAL
         {
-            let p = writers.commit(cursor.clone(), false)?;
+            let p = writers.commit(cursor.clone(), false).map_err(failed)?;
             committed_bytes = p.bytes;
             committed_at = Instant::now();
             run.record(dataset, p)?;
         }
     }
-    let p = writers.commit(cursor, false)?;
+    let p = writers.commit(cursor, false).map_err(failed)?;
     run.record(dataset, p)?;
     Ok(None)
 }

@@ -7,7 +7,7 @@
 //! Every file is read once, several at a time, each hashed and checked side by side ([`scan`]);
 //! the report then reads like a file-by-file pass, every problem of every dataset named.
 
-mod json;
+mod csv_shape;
 mod scan;
 
 use std::collections::HashMap;

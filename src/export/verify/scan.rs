@@ -3,18 +3,19 @@
 //! Files are read side by side (one at a time per core, biggest first, so the largest is not left
 //! for last), and within a file the hash and the check of its content run on two threads: a
 //! reader hashes each chunk and hands it to a checker that counts and parses the NDJSON lines or
-//! reads the CSV records. Chunks are recycled through a small pool, so memory stays a few
-//! megabytes per file whatever its size.
+//! proves the CSV well-formed ([`CsvShape`]; a file it cannot vouch for is then read by the csv
+//! crate as before). Chunks are recycled through a small pool, so memory stays a few megabytes
+//! per file whatever its size.
 
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use sha2::{Digest, Sha256};
 
-use super::json::is_json;
+use super::csv_shape::CsvShape;
 use crate::fsutil;
 
 /// Bytes read at a time.
@@ -116,7 +117,9 @@ pub fn scan(job: &Job) -> io::Result<Scan> {
         let mut scan = read?.into_scan();
         scan.lines = found.lines;
         scan.bad_line = found.bad_line;
-        scan.csv_error = found.csv_error;
+        if found.csv_unproven {
+            scan.csv_error = csv_crate_error(&job.path);
+        }
         Ok(scan)
     })
 }
@@ -193,7 +196,8 @@ fn read_chunks(
 struct Found {
     lines: u64,
     bad_line: Option<u64>,
-    csv_error: Option<String>,
+    /// CSV: the quick reading proved nothing; the csv crate must read the file.
+    csv_unproven: bool,
 }
 
 fn check_chunks(check: Check, inbox: &Receiver<Chunk>, give_back: &Sender<Vec<u8>>) -> Found {
@@ -209,23 +213,29 @@ fn check_chunks(check: Check, inbox: &Receiver<Chunk>, give_back: &Sender<Vec<u8
             (found.lines, found.bad_line) = lines.end();
         }
         Check::Csv => {
-            let chunks = Chunks { inbox, give_back, current: None, at: 0 };
-            let mut reader = csv::ReaderBuilder::new().flexible(false).buffer_capacity(1 << 16).from_reader(chunks);
-            let mut record = csv::StringRecord::new();
-            found.csv_error = loop {
-                match reader.read_record(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => break None,
-                    Err(e) => break Some(e.to_string()),
-                }
-            };
+            let mut shape = CsvShape::default();
+            for (buf, n) in inbox.iter() {
+                shape.feed(&buf[..n]);
+                let _ = give_back.send(buf);
+            }
+            found.csv_unproven = !shape.proven();
         }
     }
-    // Whatever is left (after a CSV error) goes back unread, so the reader never waits.
-    for (buf, _) in inbox.iter() {
-        let _ = give_back.send(buf);
-    }
     found
+}
+
+/// The first error the csv crate finds reading `path` (as `verify` always read CSV files).
+fn csv_crate_error(path: &Path) -> Option<String> {
+    let file = fsutil::open_nofollow(path).ok()?;
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(e.to_string()),
+        }
+    }
 }
 
 /// Counts the lines of a stream of chunks and finds the first one that is not JSON.
@@ -261,7 +271,7 @@ impl Lines {
 
     fn line(&mut self, body: &[u8]) {
         self.lines += 1;
-        if self.bad_line.is_none() && !is_json(body) {
+        if self.bad_line.is_none() && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
             self.bad_line = Some(self.lines);
         }
     }
@@ -273,39 +283,6 @@ impl Lines {
             self.line(&last);
         }
         (self.lines, self.bad_line)
-    }
-}
-
-/// The chunks of the queue as one stream, for the CSV reader.
-struct Chunks<'a> {
-    inbox: &'a Receiver<Chunk>,
-    give_back: &'a Sender<Vec<u8>>,
-    current: Option<Chunk>,
-    at: usize,
-}
-
-impl Read for Chunks<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let Some((buf, len)) = &self.current
-                && self.at < *len
-            {
-                let n = out.len().min(len - self.at);
-                out[..n].copy_from_slice(&buf[self.at..self.at + n]);
-                self.at += n;
-                return Ok(n);
-            }
-            if let Some((buf, _)) = self.current.take() {
-                let _ = self.give_back.send(buf);
-            }
-            match self.inbox.recv() {
-                Ok(chunk) => {
-                    self.current = Some(chunk);
-                    self.at = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
     }
 }
 
