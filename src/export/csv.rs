@@ -4,18 +4,23 @@
 //! streamed without first scanning every record. Nested objects become dotted columns
 //! (`payment.total_amount`); arrays of objects (an order's line items, a product's SKUs) get their
 //! own file, one row per element, keyed by the parent's id. Money stays the platform's decimal
-//! string; a missing field is an empty cell; anything else nested is written as compact JSON.
+//! string; a number is written exactly as the platform sent it (an id above 2^53 keeps every
+//! digit); a missing field is an empty cell; anything else nested is written as compact JSON.
 //! Fields not listed are still in the NDJSON, which remains the complete copy.
+//!
+//! [`flatten`] reads each record's text without building a tree, [`encode`] writes the rows as
+//! the csv crate would, and [`CsvPipe`] runs it all on a thread of its own beside the NDJSON.
 
+mod encode;
 mod flatten;
 mod pipe;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use self::flatten::{FlattenError, Flattener};
+use self::encode::Records;
+use self::flatten::Flattener;
 pub use self::pipe::CsvPipe;
 use super::checkpoint::DatasetProgress;
 use super::hashed_file::{HashedFile, PrefixHash};
@@ -46,32 +51,24 @@ pub fn file_names(spec: &DatasetSpec) -> Vec<String> {
     spec.csv.iter().map(|t| t.file_name(spec.name)).collect()
 }
 
-/// A [`HashedFile`] shared between the `csv::Writer` that fills it and the code that commits it
-/// (the csv crate hands out no mutable access to its inner writer).
-#[derive(Debug, Clone)]
-struct Shared(Arc<Mutex<HashedFile>>);
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashedFile> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.lock().write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.lock().flush()
-    }
-}
+/// Rows are handed to the file this many bytes at a time.
+const STAGE: usize = 64 << 10;
 
 /// One CSV file being written.
 #[derive(Debug)]
 struct Table {
     name: String,
-    writer: csv::Writer<Shared>,
-    file: Shared,
+    file: HashedFile,
+    /// Rows not yet handed to the file.
+    rows: Records,
+}
+
+impl Table {
+    fn hand_over(&mut self) -> Result<()> {
+        self.file.write_all(self.rows.text()).map_err(|e| Error::io("cannot write", self.file.path(), e))?;
+        self.rows.clear();
+        Ok(())
+    }
 }
 
 /// The CSV files of one dataset, written alongside its NDJSON.
@@ -96,17 +93,16 @@ impl CsvWriter {
         let mut tables = Vec::new();
         for table in &spec.csv {
             let name = table.file_name(dataset);
-            let path = dir.join(&name);
             let (file, new) = match kept.remove(&name) {
                 Some(prefix) => (prefix.resume()?, false),
-                None => (HashedFile::create(&path)?, true),
+                None => (HashedFile::create(&dir.join(&name))?, true),
             };
-            let file = Shared(Arc::new(Mutex::new(file)));
-            let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(file.clone());
+            let mut rows = Records::default();
             if new {
-                writer.write_record(table.header()).map_err(|e| csv_error(&path, e))?;
+                table.header().iter().for_each(|h| rows.field(h.as_bytes()));
+                rows.end();
             }
-            tables.push(Table { name, writer, file });
+            tables.push(Table { name, file, rows });
         }
         Ok(CsvWriter { dataset, flattener: Flattener::new(&spec.csv), tables })
     }
@@ -114,12 +110,13 @@ impl CsvWriter {
     /// Adds the rows of one record.
     pub fn write(&mut self, record: &RawRecord) -> Result<()> {
         let text = record.as_str();
-        self.flattener.read(text).map_err(|e| invalid(self.dataset, e))?;
+        let invalid = |e| Error::platform(format!("a {} record is not valid JSON", self.dataset)).with_source(e);
+        self.flattener.read(text).map_err(invalid)?;
         for (i, table) in self.tables.iter_mut().enumerate() {
-            self.flattener.write(i, text, &mut table.writer).map_err(|e| match e {
-                FlattenError::Json(e) => invalid(self.dataset, e),
-                FlattenError::Csv(e) => csv_error(table.file.lock().path(), e),
-            })?;
+            self.flattener.write(i, text, &mut table.rows).map_err(invalid)?;
+            if table.rows.text().len() >= STAGE {
+                table.hand_over()?;
+            }
         }
         Ok(())
     }
@@ -129,10 +126,9 @@ impl CsvWriter {
         self.tables
             .iter_mut()
             .map(|table| {
-                table.writer.flush().map_err(|e| Error::io("cannot write", table.file.lock().path(), e))?;
-                let mut file = table.file.lock();
-                let bytes = file.commit()?;
-                Ok(FileEntry { file: table.name.clone(), bytes, sha256: file.digest() })
+                table.hand_over()?;
+                let bytes = table.file.commit()?;
+                Ok(FileEntry { file: table.name.clone(), bytes, sha256: table.file.digest() })
             })
             .collect()
     }
@@ -141,28 +137,13 @@ impl CsvWriter {
     pub fn finish(self) -> Result<Vec<FileEntry>> {
         self.tables
             .into_iter()
-            .map(|Table { name, writer, file }| {
-                let path = file.lock().path().to_owned();
-                writer
-                    .into_inner()
-                    .map_err(|e| Error::io("cannot write", &path, std::io::Error::other(e.error().to_string())))?;
-                let file = Arc::try_unwrap(file.0)
-                    .map_err(|_| Error::internal("a CSV file is still in use"))?
-                    .into_inner()
-                    .unwrap_or_else(|p| p.into_inner());
-                let (bytes, sha256) = file.finish()?;
-                Ok(FileEntry { file: name, bytes, sha256 })
+            .map(|mut table| {
+                table.hand_over()?;
+                let (bytes, sha256) = table.file.finish()?;
+                Ok(FileEntry { file: table.name, bytes, sha256 })
             })
             .collect()
     }
-}
-
-fn invalid(dataset: Dataset, e: serde_json::Error) -> Error {
-    Error::platform(format!("a {dataset} record is not valid JSON")).with_source(e)
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    Error::internal(format!("cannot write {}", path.display())).with_source(e)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::ops::Range;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::encode::Records;
 use crate::platform::CsvTable;
 
 /// Where a value sits in the record text: byte offset and length.
@@ -117,27 +118,6 @@ struct TablePlan {
     cells: Vec<Source>,
 }
 
-/// Why a record could not be flattened.
-#[derive(Debug)]
-pub enum FlattenError {
-    /// The record is not valid JSON.
-    Json(serde_json::Error),
-    /// The CSV writer failed.
-    Csv(csv::Error),
-}
-
-impl From<serde_json::Error> for FlattenError {
-    fn from(e: serde_json::Error) -> Self {
-        FlattenError::Json(e)
-    }
-}
-
-impl From<csv::Error> for FlattenError {
-    fn from(e: csv::Error) -> Self {
-        FlattenError::Csv(e)
-    }
-}
-
 /// The flattening of one dataset's records into its tables, with buffers reused from record to
 /// record (so flattening allocates nothing in the common case).
 #[derive(Debug)]
@@ -218,12 +198,7 @@ impl Flattener {
     }
 
     /// Writes table `table`'s rows of the record last [`Flattener::read`] (which must be `record`).
-    pub fn write<W: std::io::Write>(
-        &mut self,
-        table: usize,
-        record: &str,
-        out: &mut csv::Writer<W>,
-    ) -> Result<(), FlattenError> {
+    pub fn write(&mut self, table: usize, record: &str, out: &mut Records) -> Result<(), serde_json::Error> {
         let plan = &self.tables[table];
         let cells = &plan.cells;
         match &plan.rows {
@@ -232,7 +207,7 @@ impl Flattener {
                     let Source::Record(slot) = cell else { continue };
                     write_cell(out, value(record, self.record[slot]), &mut self.text, &mut self.field)?;
                 }
-                out.write_record(None::<&[u8]>)?;
+                out.end();
             }
             Rows::Each { array, trie } => {
                 let Some(array) = value(record, self.record[*array]).filter(|a| a.starts_with('[')) else {
@@ -252,15 +227,15 @@ impl Flattener {
     }
 }
 
-fn write_row<W: std::io::Write>(
-    out: &mut csv::Writer<W>,
+fn write_row(
+    out: &mut Records,
     cells: &[Source],
     record: &str,
     root: &[Option<Span>],
     row: &[Option<Span>],
     text: &mut String,
     field: &mut Vec<u8>,
-) -> Result<(), FlattenError> {
+) -> Result<(), serde_json::Error> {
     for &cell in cells {
         let span = match cell {
             Source::Record(slot) => root[slot],
@@ -268,7 +243,7 @@ fn write_row<W: std::io::Write>(
         };
         write_cell(out, value(record, span), text, field)?;
     }
-    out.write_record(None::<&[u8]>)?;
+    out.end();
     Ok(())
 }
 
@@ -278,32 +253,35 @@ fn value(record: &str, span: Option<Span>) -> Option<&str> {
 
 /// Writes one cell: nothing for a missing value or `null`; a string's text (defused, see
 /// [`risky`]); a number or boolean exactly as written; an object or array as compact JSON.
-fn write_cell<W: std::io::Write>(
-    out: &mut csv::Writer<W>,
+fn write_cell(
+    out: &mut Records,
     value: Option<&str>,
     text: &mut String,
     field: &mut Vec<u8>,
-) -> Result<(), FlattenError> {
-    let Some(value) = value else { return Ok(out.write_field(b"")?) };
+) -> Result<(), serde_json::Error> {
+    let Some(value) = value else {
+        out.field(b"");
+        return Ok(());
+    };
     match value.as_bytes().first() {
-        None | Some(b'n') => out.write_field(b"")?,
+        None | Some(b'n') => out.field(b""),
         Some(b'"') => {
             let s = unescape(value, text)?;
             if risky(s) {
                 field.clear();
                 field.push(b'\'');
                 field.extend_from_slice(s.as_bytes());
-                out.write_field(&*field)?;
+                out.field(field);
             } else {
-                out.write_field(s)?;
+                out.field(s.as_bytes());
             }
         }
         Some(b'{' | b'[') => {
             field.clear();
             compact(value, field)?;
-            out.write_field(&*field)?;
+            out.field(field);
         }
-        Some(_) => out.write_field(value)?,
+        Some(_) => out.field(value.as_bytes()),
     }
     Ok(())
 }

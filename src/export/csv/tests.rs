@@ -59,15 +59,14 @@ mod reference {
 /// Each table's CSV (no header) for `records`, flattened the new way.
 fn flattened(tables: &[CsvTable], records: &[String]) -> Vec<Vec<u8>> {
     let mut flattener = Flattener::new(tables);
-    let mut writers: Vec<_> =
-        tables.iter().map(|_| csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new())).collect();
+    let mut outs: Vec<Records> = tables.iter().map(|_| Records::default()).collect();
     for record in records {
         flattener.read(record).unwrap();
-        for (i, writer) in writers.iter_mut().enumerate() {
-            flattener.write(i, record, writer).unwrap();
+        for (i, out) in outs.iter_mut().enumerate() {
+            flattener.write(i, record, out).unwrap();
         }
     }
-    writers.into_iter().map(|w| w.into_inner().unwrap()).collect()
+    outs.iter().map(|out| out.text().to_vec()).collect()
 }
 
 fn orders_tables() -> Vec<CsvTable> {
