@@ -6,7 +6,8 @@
 //! `/usr/bin/time`. Goals (issues 2, 4, 11): status < 20 ms, export >= 150 MB/s, peak RSS <= 64 MB
 //! with or without CSV, `--format both` >= 0.7x the NDJSON-only throughput, `verify` >= 0.8x the
 //! single-core SHA-256 throughput of the same files (sha2 in this process, one thread; also
-//! `sha256sum`), beside `dd bs=1M` read throughput of them.
+//! `sha256sum`), beside `dd bs=1M` read throughput of them. `SHOPUNLINK_BENCH_BIN=PATH` measures
+//! another build of shopunlink the same way.
 #![allow(clippy::print_stdout)]
 
 use std::io::Read;
@@ -16,7 +17,12 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopunlink");
+/// The binary to measure: this build's, or another one (`SHOPUNLINK_BENCH_BIN=/path/to/old`) to
+/// compare two versions with the same measurements.
+fn bin() -> PathBuf {
+    std::env::var_os("SHOPUNLINK_BENCH_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_shopunlink")), PathBuf::from)
+}
 
 struct Run {
     wall: Duration,
@@ -33,7 +39,7 @@ fn run(home: &Path, args: &[&str]) -> Run {
         .arg("%M")
         .arg("-o")
         .arg(&rss_file)
-        .arg(BIN)
+        .arg(bin())
         .args(args)
         .env("SHOPUNLINK_HOME", home)
         .env("CI", "1")
@@ -146,6 +152,7 @@ fn main() {
     let orders = std::env::args().skip(1).find(|a| a.parse::<u64>().is_ok()).unwrap_or_else(|| "1000000".into());
     let home = tempfile::tempdir().expect("temp home");
     let h = home.path();
+    println!("binary: {}", bin().display());
 
     let mut walls: Vec<Duration> = (0..30).map(|_| run(h, &["status"]).wall).collect();
     walls.sort();
