@@ -20,6 +20,8 @@ const BUFFER: usize = 1 << 20;
 pub struct HashedFile {
     path: PathBuf,
     file: File,
+    /// Grows as needed up to about [`BUFFER`]: a file written in big blocks (see [`DIRECT`]) or
+    /// a small one never holds a megabyte it does not use.
     buf: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
@@ -29,7 +31,7 @@ impl HashedFile {
     /// Starts `path` empty (0600).
     pub fn create(path: &Path) -> Result<HashedFile> {
         let file = fsutil::open_private(path, true)?;
-        Ok(HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher: Sha256::new(), bytes: 0 })
+        Ok(HashedFile { path: path.to_owned(), file, buf: Vec::new(), hasher: Sha256::new(), bytes: 0 })
     }
 
     /// Reopens `path` keeping its first `keep` bytes (the durable prefix a checkpoint vouches
@@ -70,7 +72,7 @@ impl HashedFile {
             ));
         }
         let (hasher, lines) = hash_prefix(&file, keep).map_err(io_err)?;
-        let file = HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher, bytes: keep };
+        let file = HashedFile { path: path.to_owned(), file, buf: Vec::new(), hasher, bytes: keep };
         Ok((file, lines))
     }
 
@@ -197,8 +199,7 @@ impl PrefixHash {
     /// torn tail from a crash); the hash carries on from the prefix's, which is not read again.
     pub fn resume(self) -> Result<HashedFile> {
         let file = fsutil::open_private_rw(&self.path, false).map_err(|e| checkpoint::damaged(&self.path, e))?;
-        let file =
-            HashedFile { path: self.path, file, buf: Vec::with_capacity(BUFFER), hasher: self.hasher, bytes: self.len };
+        let file = HashedFile { path: self.path, file, buf: Vec::new(), hasher: self.hasher, bytes: self.len };
         file.cut()
     }
 }

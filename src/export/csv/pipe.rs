@@ -18,7 +18,7 @@ use crate::platform::RawRecord;
 
 /// Pages waiting for the CSV thread: enough to ride out a commit's fsync, few enough that memory
 /// stays flat (a page is at most a few hundred kilobytes).
-const QUEUE: usize = 4;
+const QUEUE: usize = 2;
 
 enum Message {
     Records(Vec<RawRecord>),
