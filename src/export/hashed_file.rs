@@ -20,6 +20,8 @@ const BUFFER: usize = 1 << 20;
 pub struct HashedFile {
     path: PathBuf,
     file: File,
+    /// Grows as needed up to about [`BUFFER`]: a file written in big blocks (see [`DIRECT`]) or
+    /// a small one never holds a megabyte it does not use.
     buf: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
@@ -29,18 +31,12 @@ impl HashedFile {
     /// Starts `path` empty (0600).
     pub fn create(path: &Path) -> Result<HashedFile> {
         let file = fsutil::open_private(path, true)?;
-        Ok(HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher: Sha256::new(), bytes: 0 })
+        Ok(HashedFile { path: path.to_owned(), file, buf: Vec::new(), hasher: Sha256::new(), bytes: 0 })
     }
 
     /// Reopens `path` keeping its first `keep` bytes (the durable prefix a checkpoint vouches
-    /// for) and cutting anything after them: a torn tail from a crash. Trusts the prefix: for
-    /// files whose checkpoint already proved it (see [`HashedFile::resume_checked`]).
-    pub fn resume(path: &Path, keep: u64) -> Result<HashedFile> {
-        Self::reopen(path, keep)?.0.cut()
-    }
-
-    /// [`HashedFile::resume`] that first proves the prefix is what the checkpoint recorded: its
-    /// SHA-256 and, for NDJSON, its record count. A mismatch (the file was edited, truncated or
+    /// for) and cutting anything after them (a torn tail from a crash), after proving the prefix
+    /// is what the checkpoint recorded: its SHA-256 and, for NDJSON, its record count. A mismatch (the file was edited, truncated or
     /// replaced, or the checkpoint was) is exit 8 with the `--fresh` hint: appending would give
     /// an export that differs from a clean one.
     pub fn resume_checked(path: &Path, keep: u64, sha256: Option<&str>, records: Option<u64>) -> Result<HashedFile> {
@@ -76,7 +72,7 @@ impl HashedFile {
             ));
         }
         let (hasher, lines) = hash_prefix(&file, keep).map_err(io_err)?;
-        let file = HashedFile { path: path.to_owned(), file, buf: Vec::with_capacity(BUFFER), hasher, bytes: keep };
+        let file = HashedFile { path: path.to_owned(), file, buf: Vec::new(), hasher, bytes: keep };
         Ok((file, lines))
     }
 
@@ -144,8 +140,8 @@ fn hash_prefix(mut file: &File, keep: u64) -> io::Result<(Sha256, u64)> {
     Ok((hasher, lines))
 }
 
-/// The running SHA-256 of a file some other writer appends to (the CSV writer keeps its hash to
-/// itself): each commit hashes only the bytes added since the last one, read back from disk.
+/// The SHA-256 of a file's prefix read back from disk: how a resume proves that a CSV file's kept
+/// bytes are the ones its checkpoint recorded before appending to them.
 #[derive(Debug)]
 pub struct PrefixHash {
     path: PathBuf,
@@ -198,6 +194,14 @@ impl PrefixHash {
     pub fn digest(&self) -> String {
         hex::encode(self.hasher.clone().finalize())
     }
+
+    /// Reopens the file to append after the prefix hashed so far, cutting anything after it (a
+    /// torn tail from a crash); the hash carries on from the prefix's, which is not read again.
+    pub fn resume(self) -> Result<HashedFile> {
+        let file = fsutil::open_private_rw(&self.path, false).map_err(|e| checkpoint::damaged(&self.path, e))?;
+        let file = HashedFile { path: self.path, file, buf: Vec::new(), hasher: self.hasher, bytes: self.len };
+        file.cut()
+    }
 }
 
 struct HashSink<'a>(&'a mut Sha256);
@@ -212,8 +216,19 @@ impl Write for HashSink<'_> {
     }
 }
 
+/// Writes at least this long skip the buffer when it is empty (as `BufWriter` does): the CSV
+/// writer hands over rows in blocks this big, and copying them once more would only cost time
+/// and a buffer's worth of memory per file.
+const DIRECT: usize = 64 << 10;
+
 impl Write for HashedFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.is_empty() && data.len() >= DIRECT {
+            self.hasher.update(data);
+            self.file.write_all(data)?;
+            self.bytes += data.len() as u64;
+            return Ok(data.len());
+        }
         self.buf.extend_from_slice(data);
         self.bytes += data.len() as u64;
         if self.buf.len() >= BUFFER {
@@ -231,6 +246,25 @@ impl Write for HashedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_and_large_writes_keep_their_order_size_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = HashedFile::create(&path).unwrap();
+        let mut expected = Vec::new();
+        for (i, len) in [10, DIRECT, 3, DIRECT * 2 + 1, BUFFER, 1].into_iter().enumerate() {
+            let chunk = vec![b'a' + i as u8; len];
+            f.write_all(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+            if i == 3 {
+                f.commit().unwrap();
+            }
+        }
+        let (bytes, sha) = f.finish().unwrap();
+        assert_eq!((bytes, sha), (expected.len() as u64, hex::encode(Sha256::digest(&expected))));
+        assert!(std::fs::read(&path).unwrap() == expected);
+    }
 
     #[test]
     fn resume_cuts_the_torn_tail_and_hashes_like_one_run() {

@@ -20,9 +20,9 @@ mod split;
 mod windows;
 
 use super::checkpoint::{self, Checkpoint, DatasetProgress, Fingerprint};
-use super::csv::CsvWriter;
-use super::hashed_file::{HashedFile, PrefixHash};
-use super::manifest::{self, DatasetEntry, FileEntry, Manifest, ShopRef, Tool};
+use super::csv::{CsvPipe, CsvWriter};
+use super::hashed_file::HashedFile;
+use super::manifest::{self, DatasetEntry, Manifest, ShopRef, Tool};
 use super::{ExportPlan, Observer, media};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil;
@@ -273,13 +273,11 @@ impl Run {
     }
 }
 
-/// The files of one dataset being written.
+/// The files of one dataset being written: the NDJSON on the calling thread, the CSV tables (if
+/// any) on a thread of their own, fed the same pages.
 struct Writers {
     ndjson: HashedFile,
-    csv: Option<CsvWriter>,
-    /// The running SHA-256 of each CSV file's durable prefix, for the checkpoint.
-    csv_hashes: BTreeMap<String, PrefixHash>,
-    dir: PathBuf,
+    csv: Option<CsvPipe>,
     records: u64,
 }
 
@@ -293,43 +291,35 @@ impl Writers {
         } else {
             HashedFile::resume_checked(&path, progress.bytes, progress.sha256.as_deref(), Some(progress.records))?
         };
-        let mut csv_hashes = BTreeMap::new();
-        let csv = if with_csv {
-            for (name, len) in progress.csv_bytes.iter().filter(|(_, len)| **len > 0) {
-                let expected = progress.csv_sha256.get(name).map(String::as_str);
-                csv_hashes.insert(name.clone(), PrefixHash::verified(&dir.join(name), *len, expected)?);
-            }
-            Some(CsvWriter::open(dir, spec, |name| progress.csv_bytes.get(name).copied().unwrap_or(0))?)
-        } else {
-            None
-        };
-        Ok(Writers { ndjson, csv, csv_hashes, dir: dir.to_owned(), records: progress.records })
+        let csv = if with_csv { Some(CsvPipe::spawn(CsvWriter::open(dir, spec, progress)?)?) } else { None };
+        Ok(Writers { ndjson, csv, records: progress.records })
     }
 
-    fn write(&mut self, records: &[crate::platform::RawRecord]) -> Result<()> {
-        for r in records {
+    fn write(&mut self, records: Vec<crate::platform::RawRecord>) -> Result<()> {
+        for r in &records {
             let write = self.ndjson.write_all(r.as_str().as_bytes()).and_then(|()| self.ndjson.write_all(b"\n"));
             write.map_err(|e| Error::io("cannot write", self.ndjson.path(), e))?;
-            if let Some(csv) = &mut self.csv {
-                csv.write(r)?;
-            }
         }
         self.records += records.len() as u64;
+        if let Some(csv) = &mut self.csv {
+            csv.write(records)?;
+        }
         Ok(())
     }
 
-    /// Makes everything durable and returns the progress a checkpoint may now claim.
+    /// Makes everything durable and returns the progress a checkpoint may now claim: the CSV
+    /// thread commits (after the pages sent before) while the NDJSON is synced here.
     fn commit(&mut self, cursor: Option<String>, done: bool) -> Result<DatasetProgress> {
+        if let Some(csv) = &mut self.csv {
+            csv.commit()?;
+        }
         let bytes = self.ndjson.commit()?;
         let mut csv_bytes = BTreeMap::new();
         let mut csv_sha256 = BTreeMap::new();
         if let Some(csv) = &mut self.csv {
-            for (name, len) in csv.commit()? {
-                let dir = &self.dir;
-                let hash = self.csv_hashes.entry(name.clone()).or_insert_with(|| PrefixHash::empty(&dir.join(&name)));
-                hash.advance(len)?;
-                csv_sha256.insert(name.clone(), hash.digest());
-                csv_bytes.insert(name, len);
+            for file in csv.committed()? {
+                csv_sha256.insert(file.file.clone(), file.sha256);
+                csv_bytes.insert(file.file, file.bytes);
             }
         }
         Ok(DatasetProgress {
@@ -347,9 +337,7 @@ impl Writers {
     fn finish(self, dataset: Dataset) -> Result<DatasetEntry> {
         let records = self.records;
         let mut csv_files = match self.csv {
-            Some(csv) => {
-                csv.finish()?.into_iter().map(|(file, bytes, sha256)| FileEntry { file, bytes, sha256 }).collect()
-            }
+            Some(csv) => csv.finish()?,
             None => Vec::new(),
         };
         // The writer lists the main table first; the rest are the nested lists' tables.
@@ -526,31 +514,34 @@ fn write_pages(
     mut cursor: Option<String>,
     mut rx: tokio::sync::mpsc::Receiver<Fetched>,
 ) -> Result<Option<DatasetEntry>> {
+    // A writer that fails (a full disk, a record the CSV flattening refuses, found by its thread
+    // at the next page or commit) stops the other datasets too.
+    let failed = |e: Error| {
+        run.stop.store(true, Ordering::SeqCst);
+        e
+    };
     let mut committed_bytes = writers.ndjson.bytes();
     let mut committed_at = Instant::now();
     while let Some(Fetched { page, cursor_after, last }) = rx.blocking_recv() {
-        if let Err(e) = writers.write(&page.records) {
-            run.stop.store(true, Ordering::SeqCst);
-            return Err(e);
-        }
+        writers.write(page.records).map_err(failed)?;
         run.observer.advance(dataset, writers.records, writers.ndjson.bytes());
         cursor = cursor_after;
         if last {
-            let p = writers.commit(None, true)?;
+            let p = writers.commit(None, true).map_err(failed)?;
             run.record(dataset, p)?;
             run.observer.finish(dataset, writers.records, writers.ndjson.bytes());
-            return writers.finish(dataset).map(Some);
+            return writers.finish(dataset).map(Some).map_err(failed);
         }
         if writers.ndjson.bytes() - committed_bytes >= run.plan.commit_bytes
             || committed_at.elapsed() >= COMMIT_INTERVAL
         {
-            let p = writers.commit(cursor.clone(), false)?;
+            let p = writers.commit(cursor.clone(), false).map_err(failed)?;
             committed_bytes = p.bytes;
             committed_at = Instant::now();
             run.record(dataset, p)?;
         }
     }
-    let p = writers.commit(cursor, false)?;
+    let p = writers.commit(cursor, false).map_err(failed)?;
     run.record(dataset, p)?;
     Ok(None)
 }
