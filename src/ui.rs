@@ -61,7 +61,10 @@ impl Ui {
             color_stdout: settings.color_stdout,
             color_stderr: settings.color_stderr,
             interactive: settings.interactive,
-            progress: settings.stderr_is_terminal && settings.verbosity >= 0,
+            // A dumb terminal shows the bars' cursor movements as text.
+            progress: settings.stderr_is_terminal
+                && settings.verbosity >= 0
+                && std::env::var(crate::settings::env::TERM).map_or(true, |t| t != "dumb"),
         };
         ui.init_logging(settings.log_filter.as_deref());
         ui
@@ -123,6 +126,12 @@ impl Ui {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
         }
+    }
+
+    /// How many columns a line on stdout may take: the terminal's width, or `None` when stdout is
+    /// not a terminal (a file or a pipe gets whole lines).
+    pub fn width(&self) -> Option<usize> {
+        Term::stdout().size_checked().map(|(_, cols)| usize::from(cols)).filter(|c| *c > 0)
     }
 
     /// Writes raw text to stdout whatever the mode (e.g. completions, a bare code).

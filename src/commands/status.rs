@@ -203,14 +203,24 @@ fn link_row(ui: &Ui, l: &Link) -> String {
     };
     let since = l.linked_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into());
     let declared = if l.source == LinkSource::Declared { " (declared)" } else { "" };
-    format!(
-        "  {:<22} {:<18} {state}  {:<10}  {:<10}  {}",
+    let row = format!(
+        "  {:<20} {:<17} {state} {:<10} {:<10} {}",
         l.handle,
         words::kind(l.kind),
         since,
         words::unlink(l.disconnect),
         ui.paint(Style::Dim, &format!("{}{declared}", l.display_name))
-    )
+    );
+    fit(ui, &row)
+}
+
+/// A row cut to the terminal's width with `…` (the name column goes first), so an 80-column
+/// terminal never wraps the table; a file or a pipe gets the whole row.
+fn fit(ui: &Ui, row: &str) -> String {
+    match ui.width() {
+        Some(width) => dialoguer::console::truncate_str(row, width, "…").into_owned(),
+        None => row.to_owned(),
+    }
 }
 
 fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
@@ -226,7 +236,10 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
         ui.print("");
         ui.print(&ui.paint(
             Style::Dim,
-            &format!("  {:<22} {:<18} {:<14}  {:<10}  {:<10}  {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
+            &fit(
+                ui,
+                &format!("  {:<20} {:<17} {:<14} {:<10} {:<10} {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
+            ),
         ));
         for l in &s.links {
             ui.print(&link_row(ui, &l.link));

@@ -151,4 +151,46 @@ mod at_a_terminal {
         assert!(screen("dumb", "--color always", &[]).unwrap().contains(red), "--color always still forces it");
         assert!(screen("dumb", "", &[("CLICOLOR_FORCE", "1")]).unwrap().contains(red), "so does CLICOLOR_FORCE");
     }
+
+    /// The lines the command printed (between the pid and the exit code the shell line adds).
+    fn printed(screen: &str) -> Vec<&str> {
+        let start = screen.find("PID=").map_or(0, |i| i + screen[i..].find('\n').unwrap_or(0));
+        let end = screen.find("EXIT=").unwrap_or(screen.len());
+        screen[start..end.max(start)].lines().filter(|l| !l.trim().is_empty()).collect()
+    }
+
+    #[test]
+    fn the_status_table_fits_an_80_column_terminal_and_a_pipe_gets_whole_rows() {
+        let home = Home::new();
+        let narrow = format!("stty cols 80 rows 40; {}", line("status"));
+        let Some(t) = Terminal::start(&home, &narrow, &[]) else { return };
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 0, "{screen}");
+        // The table's rows: its header and one per link (the notes under them are prose the
+        // terminal wraps at word ends).
+        let rows: Vec<&str> = printed(&screen)
+            .into_iter()
+            .filter(|l| l.trim_start().starts_with("LINK") || l.contains(" linked ") || l.contains(" unlinked "))
+            .collect();
+        assert!(rows.iter().any(|l| l.contains("@brightside.agency")), "{screen}");
+        for row in &rows {
+            assert!(row.chars().count() <= 80, "{} columns: {row:?}", row.chars().count());
+        }
+        // Not a terminal: nothing is cut.
+        let (code, out, _) = home.run(&["status"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Brightside Agency (partner business account)"), "{out}");
+    }
+
+    #[test]
+    fn a_dumb_terminal_gets_no_progress_bars() {
+        let home = Home::new();
+        let env = [("NO_COLOR", ""), ("TERM", "dumb")];
+        let Some(t) = Terminal::start(&home, &line("export --out exp --no-media"), &env) else { return };
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 0, "{screen}");
+        let output = printed(&screen).join("\n");
+        assert!(!output.contains('\u{1b}'), "no escape codes: {output:?}");
+        assert!(output.contains("Exported"), "{output}");
+    }
 }
