@@ -98,10 +98,8 @@ impl Observer for ExportProgress {
 pub struct ShopsProgress {
     multi: Option<MultiProgress>,
     overall: Option<ProgressBar>,
-    shops: usize,
-    finished: Mutex<usize>,
-    /// Records of every shop at the last report, so the run's line is their sum.
-    records: Mutex<BTreeMap<String, u64>>,
+    /// Every shop's records at its last report (the run's line is their sum), and the shops done.
+    tally: Mutex<(BTreeMap<String, u64>, u64)>,
 }
 
 impl ShopsProgress {
@@ -115,7 +113,7 @@ impl ShopsProgress {
             bar.set_message("0");
             bar
         });
-        Arc::new(ShopsProgress { multi, overall, shops, finished: Mutex::new(0), records: Mutex::default() })
+        Arc::new(ShopsProgress { multi, overall, tally: Mutex::default() })
     }
 
     /// The observer of one shop's export, drawn as one line named `name`.
@@ -138,17 +136,15 @@ impl ShopsProgress {
     }
 
     fn report(&self, shop: &str, records: u64, done: bool) {
-        let total: u64 = {
-            let mut all = lock(&self.records);
-            all.insert(shop.to_owned(), records);
-            all.values().sum()
+        let (total, finished) = {
+            let mut tally = lock(&self.tally);
+            tally.0.insert(shop.to_owned(), records);
+            tally.1 += u64::from(done);
+            (tally.0.values().sum::<u64>(), tally.1)
         };
-        if done {
-            *lock(&self.finished) += 1;
-        }
         if let Some(bar) = &self.overall {
             bar.set_message(HumanCount(total).to_string());
-            bar.set_position((*lock(&self.finished)).min(self.shops) as u64);
+            bar.set_position(finished);
         }
     }
 }
@@ -240,13 +236,13 @@ mod tests {
         a.advance(orders, 150, 0);
         a.start(products, 0, Some(10));
         a.finish(products, 10, 0);
-        assert_eq!(lock(&view.records)["Luna Beauty"], 160);
-        assert_eq!(*lock(&view.finished), 0, "one dataset of two is not the shop");
+        assert_eq!(lock(&view.tally).0["Luna Beauty"], 160);
+        assert_eq!(lock(&view.tally).1, 0, "one dataset of two is not the shop");
         a.finish(orders, 200, 0);
         b.start(orders, 0, None);
         b.finish(orders, 5, 0);
-        assert_eq!(*lock(&view.finished), 2);
-        assert_eq!(lock(&view.records).values().sum::<u64>(), 215);
+        assert_eq!(lock(&view.tally).1, 2);
+        assert_eq!(lock(&view.tally).0.values().sum::<u64>(), 215);
         assert_eq!(lock(&a.state).datasets[&orders], (200, 100), "earlier records are kept apart");
     }
 

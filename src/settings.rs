@@ -96,7 +96,7 @@ pub struct Settings {
     pub color_stdout: bool,
     /// Colour on stderr.
     pub color_stderr: bool,
-    /// True when stderr is a terminal (progress bars).
+    /// True when stderr is a terminal that can draw progress bars (not `TERM=dumb`).
     pub stderr_is_terminal: bool,
     /// `RUST_LOG`, when set.
     pub log_filter: Option<String>,
@@ -200,7 +200,7 @@ impl Settings {
             verbosity: i8::try_from(global.verbose).unwrap_or(i8::MAX) - i8::try_from(global.quiet).unwrap_or(i8::MAX),
             color_stdout,
             color_stderr,
-            stderr_is_terminal: stderr_tty,
+            stderr_is_terminal: stderr_tty && !dumb_terminal(),
             log_filter: var(env::RUST_LOG),
             config_path,
             state_dir,
@@ -233,7 +233,7 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
         verbosity: 0,
         color_stdout,
         color_stderr,
-        stderr_is_terminal: stderr_tty,
+        stderr_is_terminal: stderr_tty && !dumb_terminal(),
         log_filter: None,
         config_path: PathBuf::new(),
         state_dir: PathBuf::new(),
@@ -246,11 +246,16 @@ pub fn fallback(global: &GlobalArgs) -> Settings {
     }
 }
 
+/// `TERM=dumb`: a terminal that shows escape codes as text, so neither colour nor progress bars.
+fn dumb_terminal() -> bool {
+    var(env::TERM).is_some_and(|t| t == "dumb")
+}
+
 fn colors(choice: ColorChoice, stdout_tty: bool, stderr_tty: bool) -> (bool, bool) {
     let env = ColorEnv {
         no_color: var(env::NO_COLOR).is_some(),
         force: var(env::CLICOLOR_FORCE).is_some_and(|v| v != "0"),
-        dumb_terminal: var(env::TERM).is_some_and(|t| t == "dumb"),
+        dumb_terminal: dumb_terminal(),
     };
     env.decide(choice, stdout_tty, stderr_tty)
 }

@@ -61,10 +61,7 @@ impl Ui {
             color_stdout: settings.color_stdout,
             color_stderr: settings.color_stderr,
             interactive: settings.interactive,
-            // A dumb terminal shows the bars' cursor movements as text.
-            progress: settings.stderr_is_terminal
-                && settings.verbosity >= 0
-                && std::env::var(crate::settings::env::TERM).map_or(true, |t| t != "dumb"),
+            progress: settings.stderr_is_terminal && settings.verbosity >= 0,
         };
         ui.init_logging(settings.log_filter.as_deref());
         ui

@@ -194,7 +194,7 @@ pub(super) async fn show(ctx: &Ctx<'_>, platform: &dyn crate::platform::Platform
     Ok(())
 }
 
-fn link_row(ui: &Ui, l: &Link) -> String {
+fn link_row(ui: &Ui, width: Option<usize>, l: &Link) -> String {
     let state = format!("{:<14}", words::state(l.state));
     let state = match l.state {
         LinkState::Linked => ui.paint(Style::Green, &state),
@@ -211,19 +211,20 @@ fn link_row(ui: &Ui, l: &Link) -> String {
         words::unlink(l.disconnect),
         ui.paint(Style::Dim, &format!("{}{declared}", l.display_name))
     );
-    fit(ui, &row)
+    fit(width, &row)
 }
 
-/// A row cut to the terminal's width with `…` (the name column goes first), so an 80-column
-/// terminal never wraps the table; a file or a pipe gets the whole row.
-fn fit(ui: &Ui, row: &str) -> String {
-    match ui.width() {
+/// A row cut to the terminal's `width` with `…` (the name column goes first), so an 80-column
+/// terminal never wraps the table; a file or a pipe (`None`) gets the whole row.
+fn fit(width: Option<usize>, row: &str) -> String {
+    match width {
         Some(width) => dialoguer::console::truncate_str(row, width, "…").into_owned(),
         None => row.to_owned(),
     }
 }
 
 fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
+    let width = ui.width();
     for (n, s) in doc.shops.iter().enumerate() {
         if n > 0 {
             ui.print("");
@@ -237,12 +238,12 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
         ui.print(&ui.paint(
             Style::Dim,
             &fit(
-                ui,
+                width,
                 &format!("  {:<20} {:<17} {:<14} {:<10} {:<10} {}", "LINK", "KIND", "STATE", "SINCE", "UNLINK", "NAME"),
             ),
         ));
         for l in &s.links {
-            ui.print(&link_row(ui, &l.link));
+            ui.print(&link_row(ui, width, &l.link));
             for b in &l.blockers {
                 ui.print(&format!("      {} {}", ui.paint(Style::Red, "✗"), b.message));
             }

@@ -308,7 +308,11 @@ fn money_checks(link: Option<&Link>, readiness: &Readiness, overrides: Overrides
         "withdrawal_processing",
         w == 0,
         severity(blocks),
-        if w == 0 { "no withdrawal in flight".into() } else { format!("{} still processing", plural(w, "withdrawal")) },
+        if w == 0 {
+            "no withdrawal in flight".into()
+        } else {
+            format!("{} still processing", crate::words::count(w, "withdrawal", "withdrawals"))
+        },
         Some(if blocks {
             "wait until the withdrawal reaches your bank, or pass --allow-pending-funds".into()
         } else {
@@ -336,7 +340,7 @@ fn orders_check(readiness: &Readiness, blocks: bool) -> Check {
     let mut parts = Vec::new();
     if open > 0 {
         let verb = if open == 1 { "needs" } else { "need" };
-        parts.push(format!("{} still {verb} fulfilment", plural(open, "open order")));
+        parts.push(format!("{} still {verb} fulfilment", crate::words::count(open, "open order", "open orders")));
     }
     if returns > 0 {
         let what = if returns == 1 {
@@ -384,9 +388,4 @@ fn rule_checks(spec: &KindSpec, link: &Link, now: DateTime<Utc>) -> Option<Check
         at.map(|t| format!("run the same command again after {}", when(t))),
         false,
     ))
-}
-
-/// `1 withdrawal`, `2 withdrawals`.
-pub fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

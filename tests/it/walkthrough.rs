@@ -185,6 +185,8 @@ mod at_a_terminal {
     #[test]
     fn a_dumb_terminal_gets_no_progress_bars() {
         let home = Home::new();
+        // Big enough that bars would be drawn (an export of the default shop is over too soon).
+        assert_eq!(home.run(&["sandbox", "reset", "--orders", "200000"]).0, 0);
         let env = [("NO_COLOR", ""), ("TERM", "dumb")];
         let Some(t) = Terminal::start(&home, &line("export --out exp --no-media"), &env) else { return };
         let (exit, screen) = t.finish();
@@ -192,5 +194,11 @@ mod at_a_terminal {
         let output = printed(&screen).join("\n");
         assert!(!output.contains('\u{1b}'), "no escape codes: {output:?}");
         assert!(output.contains("Exported"), "{output}");
+        // The control: the same export at a terminal that can draw shows its bars.
+        let env = [("NO_COLOR", ""), ("TERM", "xterm")];
+        let t = Terminal::start(&home, &line("export --out exp2 --no-media"), &env).expect("script runs");
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 0, "{screen}");
+        assert!(printed(&screen).join("\n").contains('\u{1b}'), "bars at an xterm: {screen:?}");
     }
 }

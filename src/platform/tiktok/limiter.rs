@@ -149,7 +149,8 @@ impl Limiter {
     }
 
     /// The key's current rate, requests per second.
-    pub fn rate(&self, key: &str) -> f64 {
+    #[cfg(test)]
+    fn rate(&self, key: &str) -> f64 {
         self.keys().get(key).map_or(self.ceiling, |k| k.rate)
     }
 }
