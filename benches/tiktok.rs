@@ -13,7 +13,10 @@
 //! 3. **Many shops**: `export --all-shops` of 10 such shops against one shop's wall, at 20 and
 //!    80 ms (goal ≤ 1.3x), and the peak RSS of both (goal ≤ 64 MB).
 //!
-//! `SHOPUNLINK_BENCH_ONLY=product_details` runs issue 10's product-details figure instead.
+//! `SHOPUNLINK_BENCH_ONLY=product_details` runs issue 10's product-details figure instead;
+//! `SHOPUNLINK_BENCH_ONLY=shops` only table 3; `SHOPUNLINK_BENCH_ONLY=distance` only table 1, at the latencies in
+//! `SHOPUNLINK_BENCH_LATENCIES` (`80`, `0,20`; all three by default); `SHOPUNLINK_BENCH_TIMELINE=1`
+//! adds when each API was asked.
 #![allow(clippy::print_stdout)]
 
 #[path = "../tests/it/fake_tiktok.rs"]
@@ -185,7 +188,7 @@ fn at_a_distance(runtime: &tokio::runtime::Runtime) -> (Duration, u64) {
         "latency", "requests", "bound", "shopunlink", "÷bound", "429s", "seq pager", "pager÷su"
     );
     let mut at_20 = (Duration::ZERO, 0);
-    for latency in [0, 20, 80] {
+    for latency in latencies() {
         let config = shop(latency);
         let fake = Fake::start(config.clone());
         let home = tempfile::tempdir().expect("home");
@@ -214,6 +217,15 @@ fn at_a_distance(runtime: &tokio::runtime::Runtime) -> (Duration, u64) {
     at_20
 }
 
+/// The latencies of table 1: 0, 20 and 80 ms, or those listed in `SHOPUNLINK_BENCH_LATENCIES`
+/// (`80`, `0,20`), to look at one closely.
+fn latencies() -> Vec<u64> {
+    match std::env::var("SHOPUNLINK_BENCH_LATENCIES") {
+        Ok(list) => list.split(',').filter_map(|l| l.trim().parse().ok()).collect(),
+        Err(_) => vec![0, 20, 80],
+    }
+}
+
 /// When each API was first and last asked, and how often (`SHOPUNLINK_BENCH_TIMELINE=1`).
 fn timeline(fake: &Fake) {
     let seen = fake.seen();
@@ -239,6 +251,21 @@ fn timeline(fake: &Fake) {
         quarters[q] += 1;
     }
     println!("    order searches per 250 ms: {quarters:?}");
+    // Each order window (its lower bound), when it was first and last read, and how often.
+    let mut windows: std::collections::BTreeMap<String, (Duration, Duration, usize, usize)> = Default::default();
+    for s in seen.iter().filter(|s| s.path == "/order/202309/orders/search") {
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap_or_default();
+        let since = body.get("create_time_ge").map_or("-".to_owned(), ToString::to_string);
+        let size: usize = s.query.get("page_size").and_then(|p| p.parse().ok()).unwrap_or(0);
+        let t = s.at - start;
+        let e = windows.entry(since).or_insert((t, t, 0, size));
+        e.1 = e.1.max(t);
+        e.2 += 1;
+        e.3 = e.3.max(size);
+    }
+    for (since, (first, last, n, size)) in windows {
+        println!("    orders from {since:<12} {n:>4} × ≤{size:<3} {:>7.0} ms {:>7.0} ms", ms(first), ms(last));
+    }
 }
 
 /// Table 2: the limiter alone.
@@ -341,13 +368,23 @@ fn product_details_2000() {
 }
 
 fn main() {
-    if std::env::var_os("SHOPUNLINK_BENCH_ONLY").is_some_and(|v| v == "product_details") {
+    let only = std::env::var("SHOPUNLINK_BENCH_ONLY").unwrap_or_default();
+    if only == "product_details" {
         product_details_2000();
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    if only == "shops" {
+        let home = tempfile::tempdir().expect("home");
+        let one = timed(&Fake::start(shop(20)), home.path(), &["export", "--out", "exp", "--no-media"]);
+        many_shops(one);
+        return;
+    }
     println!("Export of 15,000 orders (10 datasets, no pictures), fake limited to {LIMIT}/s per API:");
     let one = at_a_distance(&runtime);
+    if only == "distance" {
+        return;
+    }
     println!();
     limiter(&runtime);
     println!();

@@ -13,15 +13,17 @@ use super::checkpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
 
-const BUFFER: usize = 1 << 20;
+/// Bytes gathered before a write: a write per 256 KiB costs nothing next to the hashing, and an
+/// export of many shops holds one such buffer per file it writes at once.
+const BUFFER: usize = 256 << 10;
 
 /// A file being written, with its running size and hash.
 #[derive(Debug)]
 pub struct HashedFile {
     path: PathBuf,
     file: File,
-    /// Grows as needed up to about [`BUFFER`]: a file written in big blocks (see [`DIRECT`]) or
-    /// a small one never holds a megabyte it does not use.
+    /// Grows as needed up to [`BUFFER`]: a file written in big blocks (see [`DIRECT`]) or a
+    /// small one never holds memory it does not use.
     buf: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
@@ -223,6 +225,10 @@ const DIRECT: usize = 64 << 10;
 
 impl Write for HashedFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        // Drained before it would pass the bound, so the buffer never grows past it.
+        if self.buf.len() + data.len() > BUFFER {
+            self.drain()?;
+        }
         if self.buf.is_empty() && data.len() >= DIRECT {
             self.hasher.update(data);
             self.file.write_all(data)?;
@@ -231,9 +237,6 @@ impl Write for HashedFile {
         }
         self.buf.extend_from_slice(data);
         self.bytes += data.len() as u64;
-        if self.buf.len() >= BUFFER {
-            self.drain()?;
-        }
         Ok(data.len())
     }
 

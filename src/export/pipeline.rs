@@ -386,6 +386,8 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
     // A resumed export reads the windows it chose; how many at once is not kept (the round trip
     // may have changed anyway), and the limiter paces them whatever their number.
     let mut chains = progress.windows.len().min(RESUMED_CHAINS);
+    // The first pages the counting brought, window by window (none on a resume).
+    let mut first_pages = Vec::new();
     if fresh && progress.windows.is_empty() {
         let split = match split::plan(run.platform.as_ref(), &run.plan.shop, dataset, &run.plan.range, Utc::now()).await
         {
@@ -396,6 +398,7 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
                 return Err(e.context(format!("the {dataset} export failed")));
             }
         };
+        first_pages = split.first_pages;
         if split.windows.len() > 1 {
             chains = split.chains;
             progress.windows = split.windows;
@@ -418,9 +421,10 @@ async fn export_dataset(run: Arc<Run>, dataset: Dataset) -> Result<DatasetEntry>
         tokio::task::spawn_blocking(move || write_pages(&run, dataset, writers, cursor, rx))
     };
     let fetched = if progress.windows.len() > 1 {
-        windows::fetch(&run, dataset, &progress.windows, chains, progress.cursor, tx).await
+        windows::fetch(&run, dataset, &progress.windows, first_pages, chains, progress.cursor, tx).await
     } else {
-        fetch_pages(&run, dataset, progress.cursor, progress.records, tx).await
+        let first_page = first_pages.into_iter().next().flatten();
+        fetch_pages(&run, dataset, progress.cursor, progress.records, first_page, tx).await
     };
     let written = writer.await.unwrap_or_else(|e| Err(Error::internal("an export writer panicked").with_cause(e)));
     match (fetched, written) {
@@ -468,6 +472,7 @@ async fn fetch_pages(
     dataset: Dataset,
     mut cursor: Option<String>,
     already: u64,
+    mut first_page: Option<crate::platform::Page>,
     tx: tokio::sync::mpsc::Sender<Fetched>,
 ) -> Result<()> {
     let mut first = true;
@@ -476,8 +481,14 @@ async fn fetch_pages(
         if run.should_stop() {
             return Ok(());
         }
-        let request = PageRequest { dataset, range: &run.plan.range, cursor: cursor.as_deref() };
-        let page = match run.platform.page(&run.plan.shop, request).await {
+        let fetched = match first_page.take() {
+            Some(page) => Ok(page),
+            None => {
+                let request = PageRequest { dataset, range: &run.plan.range, cursor: cursor.as_deref() };
+                run.platform.page(&run.plan.shop, request).await
+            }
+        };
+        let page = match fetched {
             Ok(page) => page,
             Err(e) => {
                 // A dataset the credentials may not read is skipped; the others go on.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::spec::kind_spec;
 use super::{
     Challenge, ChallengeAnswer, DatasetSpec, DisconnectMode, DisconnectOutcome, Grant, KindSpec, Link, LinkKind,
-    LinkSource, LinkState, Page, PageRequest, Platform, PlatformContext, Readiness, Shop, TimeRange, bare_handle,
+    LinkSource, LinkState, Page, PageRequest, Platform, PlatformContext, Readiness, Shop, bare_handle,
 };
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
@@ -217,8 +217,8 @@ impl Platform for WithDeclared {
         self.inner.shop_list().await
     }
 
-    async fn census(&self, shop: &Shop, dataset: super::Dataset, range: &TimeRange) -> Result<Option<super::Census>> {
-        self.inner.census(shop, dataset, range).await
+    async fn census(&self, shop: &Shop, request: super::CensusRequest<'_>) -> Result<Option<super::Census>> {
+        self.inner.census(shop, request).await
     }
 
     fn rate_limit(&self) -> Option<u32> {

@@ -160,6 +160,24 @@ pub struct PageRequest<'a> {
     pub cursor: Option<&'a str>,
 }
 
+/// A count request: which dataset, which time window, and whether its first page is wanted too.
+#[derive(Debug, Clone, Copy)]
+pub struct CensusRequest<'a> {
+    /// The dataset to count.
+    pub dataset: Dataset,
+    /// Only records whose primary time falls in this window.
+    pub range: &'a TimeRange,
+    /// The window may be read from its start next: a platform that counts with a page of the
+    /// window's own listing answers that page too ([`Census::page`]), which saves the export a
+    /// request and a round trip per window. Off when the window may be cut further (its page
+    /// would be wasted bytes).
+    pub first_page: bool,
+    /// The times of the range's first and last records are wanted ([`Census::first`],
+    /// [`Census::last`]): the export closes an open range with them before cutting it. Without
+    /// it a platform may leave them out and save a request.
+    pub ends: bool,
+}
+
 /// The answer to a second-factor code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChallengeAnswer {
@@ -200,12 +218,12 @@ pub trait Platform: Send + Sync {
     /// The kinds of link this platform knows, with its rules for each.
     fn link_kinds(&self) -> Vec<KindSpec>;
 
-    /// How many records of `dataset` fall in `range`, from one small request, so the export can cut
-    /// the range into windows of about equal size and read them side by side: one cursor fetches
-    /// a page per round trip, so at a real round trip a single cursor cannot use the rate limit.
+    /// How many records of a dataset fall in a range, from one request, so the export can cut the
+    /// range into windows of about equal size and read them side by side: one cursor fetches a
+    /// page per round trip, so at a real round trip a single cursor cannot use the rate limit.
     /// `None` (the default): the platform cannot count this dataset cheaply, and it is read
     /// through one cursor. The windows are chosen once and kept, so a resume reads the same ones.
-    async fn census(&self, _shop: &Shop, _dataset: Dataset, _range: &TimeRange) -> Result<Option<Census>> {
+    async fn census(&self, _shop: &Shop, _request: CensusRequest<'_>) -> Result<Option<Census>> {
         Ok(None)
     }
 

@@ -370,7 +370,7 @@ impl RawRecord {
 }
 
 /// One page of records and the cursor to the next page.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Page {
     /// Records in platform order.
     pub records: Vec<RawRecord>,
@@ -388,10 +388,10 @@ impl Page {
     }
 }
 
-/// What one small request (a one-record page) tells about a dataset's records in a time range:
-/// enough for the export to cut the range into windows of about equal size and read them side by
-/// side (see [`crate::platform::Platform::census`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one small request tells about a dataset's records in a time range: enough for the
+/// export to cut the range into windows of about equal size and read them side by side (see
+/// [`crate::platform::Platform::census`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Census {
     /// Records in the range. A platform that can only say "more than it counts" (a search capped
     /// at 10,000 results) gives a number above its cap: the range is then cut further.
@@ -402,9 +402,14 @@ pub struct Census {
     /// When the range's first record is stamped, when the platform can tell (a listing sorted by
     /// time): it bounds the cutting of a range with an open start.
     pub first: Option<DateTime<Utc>>,
-    /// When its last record is stamped, likewise; asked for only when the range has an open end
-    /// (a closed shop's last order may be months old, and cutting the months after it is waste).
+    /// When its last record is stamped, likewise; given when the caller wants the range's ends
+    /// and the range is open-ended (a closed shop's last order may be months old, and cutting the
+    /// months after it is waste).
     pub last: Option<DateTime<Utc>>,
+    /// The range's first page, when it was asked for and the count came with it: exactly what
+    /// [`crate::platform::Platform::page`] answers for the range without a cursor, so the reading
+    /// of a window starts from it instead of asking again.
+    pub page: Option<Page>,
 }
 
 /// A second-factor challenge the platform sent to the seller.

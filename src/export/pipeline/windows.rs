@@ -55,26 +55,37 @@ fn decode(dataset: Dataset, cursor: Option<&str>, windows: usize) -> Result<(usi
     })
 }
 
+/// A window to read: its place, its range, the page it starts with when its count brought one,
+/// and where its pages go.
+struct Reading {
+    range: TimeRange,
+    first_page: Option<Page>,
+    tx: Sender<Ahead>,
+}
+
 /// Fetches `windows`, `chains` at a time, from the checkpoint `cursor` on, and hands their pages
-/// to the writer through `tx` in window order.
+/// to the writer through `tx` in window order. `first_pages` are the windows' first pages where
+/// the cutting brought them (none on a resume).
 pub(super) async fn fetch(
     run: &Arc<Run>,
     dataset: Dataset,
     windows: &[TimeRange],
+    mut first_pages: Vec<Option<Page>>,
     chains: usize,
     cursor: Option<String>,
     tx: Sender<Fetched>,
 ) -> Result<()> {
     let (start, inner) = decode(dataset, cursor.as_deref(), windows.len())?;
+    first_pages.resize(windows.len(), None);
     let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    for (k, window) in windows.iter().enumerate().skip(start) {
+    let mut readings = Vec::new();
+    for ((k, window), first_page) in windows.iter().enumerate().zip(first_pages).skip(start) {
         let (window_tx, window_rx) = channel(AHEAD_PAGES);
-        senders.push((k, *window, window_tx));
+        readings.push((k, Reading { range: *window, first_page, tx: window_tx }));
         receivers.push((k, window_rx));
     }
     let (writing, position) = watch::channel(start);
-    let launcher = tokio::spawn(launch(run.clone(), dataset, chains.max(1), senders, inner, position));
+    let launcher = tokio::spawn(launch(run.clone(), dataset, chains.max(1), readings, inner, position));
     let last_window = windows.len() - 1;
     let handed = async move {
         for (k, rx) in receivers {
@@ -102,25 +113,25 @@ async fn launch(
     run: Arc<Run>,
     dataset: Dataset,
     chains: usize,
-    senders: Vec<(usize, TimeRange, Sender<Ahead>)>,
+    readings: Vec<(usize, Reading)>,
     mut first: Option<String>,
     mut position: watch::Receiver<usize>,
 ) -> Vec<JoinHandle<()>> {
     let cursors = Arc::new(Semaphore::new(chains));
     let mut fetchers = Vec::new();
-    for (k, window, window_tx) in senders {
+    for (k, reading) in readings {
         let Ok(cursor) = cursors.clone().acquire_owned().await else { break };
         while *position.borrow() + chains + LOOK_AHEAD <= k {
             if position.changed().await.is_err() {
                 break;
             }
         }
-        if window_tx.is_closed() || run.should_stop() {
+        if reading.tx.is_closed() || run.should_stop() {
             break;
         }
         let (run, inner) = (run.clone(), first.take());
         fetchers.push(tokio::spawn(async move {
-            pages(&run, dataset, window, inner, window_tx).await;
+            pages(&run, dataset, reading, inner).await;
             drop(cursor);
         }));
     }
@@ -161,8 +172,10 @@ async fn hand_over(
     Ok(false) // the fetcher stopped on a stop request before the window's end
 }
 
-/// One window's pages, from `cursor` to its end (or a stop request, or the first error).
-async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Option<String>, tx: Sender<Ahead>) {
+/// One window's pages, from `cursor` (or its first page) to its end, or a stop request, or the
+/// first error.
+async fn pages(run: &Run, dataset: Dataset, reading: Reading, mut cursor: Option<String>) {
+    let Reading { range: window, mut first_page, tx } = reading;
     let budget = Arc::new(Semaphore::new(AHEAD_KIB));
     // A window read from its start knows its count; a resumed one does not (its earlier records
     // are on disk among other windows'), so only its cursors are checked.
@@ -171,8 +184,14 @@ async fn pages(run: &Run, dataset: Dataset, window: TimeRange, mut cursor: Optio
         if run.should_stop() {
             return;
         }
-        let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
-        let page = run.platform.page(&run.plan.shop, request).await.and_then(|p| {
+        let fetched = match first_page.take() {
+            Some(page) => Ok(page),
+            None => {
+                let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
+                run.platform.page(&run.plan.shop, request).await
+            }
+        };
+        let page = fetched.and_then(|p| {
             chain.page(&p)?;
             if p.is_last() {
                 chain.end()?;

@@ -20,7 +20,7 @@ use super::api::{self, ListPage, PAGE_SIZE, scope};
 use super::client::{Call, Client};
 use super::tables::Known;
 use crate::error::{Error, Result};
-use crate::platform::{Census, Dataset, Page, RawRecord, TimeRange};
+use crate::platform::{Census, CensusRequest, Dataset, Page, RawRecord, TimeRange};
 
 /// The most results one product search may return.
 pub const SEARCH_LIMIT: u64 = 10_000;
@@ -201,8 +201,9 @@ fn looped(call: &Call, token: &str) -> Error {
     .with_detail("endpoint", call.endpoint())
 }
 
-/// What one small request says about `dataset` in `range` (see `Platform::census`):
-/// - orders: a one-order page sorted by creation gives `total_count` and the first order's time;
+/// What one request says about a dataset in a range (see `Platform::census`):
+/// - orders: a page sorted by creation gives `total_count` and the first order's time; it is the
+///   range's own first page when that is wanted, else a one-order page;
 /// - products: a one-listing search gives `total_count` (a search past [`SEARCH_LIMIT`] is refused,
 ///   which reads as "more than that"); the search has no sort, so no first time;
 /// - statement transactions are read statement by statement, so the statements in the range are
@@ -210,14 +211,22 @@ fn looped(call: &Call, token: &str) -> Error {
 ///
 /// The others are a few pages at most, or are read through another dataset's search (product
 /// details): one cursor keeps up with the limit, and they are not counted.
-pub async fn census(client: &Client, cipher: &str, dataset: Dataset, range: &TimeRange) -> Result<Option<Census>> {
-    match Known::of(dataset)? {
+pub async fn census(client: &Client, cipher: &str, request: CensusRequest<'_>) -> Result<Option<Census>> {
+    let range = request.range;
+    match Known::of(request.dataset)? {
         Known::Orders => {
-            let ascending = orders_search(cipher, range, 1, "ASC");
-            let oldest = list(client, &ascending, "orders");
+            let oldest = async {
+                if request.first_page {
+                    orders(client, cipher, range, None).await
+                } else {
+                    let page = list(client, &orders_search(cipher, range, 1, "ASC"), "orders").await?;
+                    Ok(Page { records: page.records, next: None, total: page.total })
+                }
+            };
             let newest = async {
                 match range.until {
                     Some(_) => Ok(None),
+                    None if !request.ends => Ok(None),
                     None => {
                         let call = orders_search(cipher, range, 1, "DESC");
                         list(client, &call, "orders").await.map(Some)
@@ -225,9 +234,11 @@ pub async fn census(client: &Client, cipher: &str, dataset: Dataset, range: &Tim
                 }
             };
             let (oldest, newest) = tokio::try_join!(oldest, newest)?;
-            let time = |page: &ListPage| page.records.first().and_then(|r| record_time(r, "create_time"));
-            let (first, last) = (time(&oldest), newest.as_ref().and_then(time));
-            Ok(oldest.total.map(|records| Census { records, per_request: PAGE_SIZE, first, last }))
+            let first = oldest.records.first().and_then(|r| record_time(r, "create_time"));
+            let last = newest.as_ref().and_then(|p| p.records.first()).and_then(|r| record_time(r, "create_time"));
+            let total = oldest.total;
+            let page = request.first_page.then_some(oldest);
+            Ok(total.map(|records| Census { records, per_request: PAGE_SIZE, first, last, page }))
         }
         Known::Products => {
             let call = product_search(cipher, &ProductCursor::whole(range), 1);
@@ -236,7 +247,7 @@ pub async fn census(client: &Client, cipher: &str, dataset: Dataset, range: &Tim
                 Err(e) if e.detail("code") == Some(&SEARCH_TOO_LARGE.into()) => Some(SEARCH_LIMIT + 1),
                 Err(e) => return Err(e),
             };
-            Ok(total.map(|records| Census { records, per_request: PAGE_SIZE, first: None, last: None }))
+            Ok(total.map(|records| Census { records, per_request: PAGE_SIZE, first: None, last: None, page: None }))
         }
         Known::StatementTransactions => statements_census(client, cipher, range).await,
         _ => Ok(None),
@@ -259,10 +270,10 @@ async fn statements_census(client: &Client, cipher: &str, range: &TimeRange) -> 
         records += page.records.len() as u64;
         match page.next.filter(|_| !page.records.is_empty()) {
             Some(next) => token = Some(next),
-            None => return Ok(Some(Census { records, per_request: 1, first, last: None })),
+            None => return Ok(Some(Census { records, per_request: 1, first, last: None, page: None })),
         }
     }
-    Ok(Some(Census { records: records + 1, per_request: 1, first, last: None }))
+    Ok(Some(Census { records: records + 1, per_request: 1, first, last: None, page: None }))
 }
 
 /// A record's time field (Unix seconds), when it has one.

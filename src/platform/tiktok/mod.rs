@@ -31,9 +31,8 @@ use self::retry::Backoff;
 use self::session::Session;
 use self::settings::TiktokSettings;
 use super::{
-    Challenge, ChallengeAnswer, Dataset, DatasetSpec, DisconnectOutcome, Grant, HealthCheck, Interaction, KindSpec,
-    Link, LoginOptions, Page, PageRequest, Platform, PlatformContext, Provider, Readiness, SettingInfo, Shop,
-    TimeRange,
+    Census, CensusRequest, Challenge, ChallengeAnswer, DatasetSpec, DisconnectOutcome, Grant, HealthCheck, Interaction,
+    KindSpec, Link, LoginOptions, Page, PageRequest, Platform, PlatformContext, Provider, Readiness, SettingInfo, Shop,
 };
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
@@ -154,13 +153,8 @@ impl Platform for Tiktok {
         kinds::specs()
     }
 
-    async fn census(
-        &self,
-        shop: &Shop,
-        dataset: Dataset,
-        range: &TimeRange,
-    ) -> Result<Option<crate::platform::Census>> {
-        datasets::census(&self.client, &shop.handle, dataset, range).await
+    async fn census(&self, shop: &Shop, request: CensusRequest<'_>) -> Result<Option<Census>> {
+        datasets::census(&self.client, &shop.handle, request).await
     }
 
     fn rate_limit(&self) -> Option<u32> {
