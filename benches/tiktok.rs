@@ -11,7 +11,8 @@
 //!    ≤ 1.2x the bound, with zero 429s.
 //! 2. **The limiter**: tasks sharing one endpoint take (requests - 1) / rate seconds.
 //! 3. **Many shops**: `export --all-shops` of 10 such shops against one shop's wall, at 20 and
-//!    80 ms (goal ≤ 1.3x), and the peak RSS of both (goal ≤ 64 MB).
+//!    80 ms (goal ≤ 1.3x), and the peak RSS of both (goal ≤ 64 MB); then one and ten shops whose
+//!    orders are the size of real ones (2.3 KB), whose memory the export's budgets must bound.
 //!
 //! `SHOPUNLINK_BENCH_ONLY=product_details` runs issue 10's product-details figure instead;
 //! `SHOPUNLINK_BENCH_ONLY=shops` only table 3; `SHOPUNLINK_BENCH_ONLY=distance` only table 1, at the latencies in
@@ -295,6 +296,33 @@ fn many_shops(one: (Duration, u64)) {
     let alone = Fake::start(shop(80));
     let one = timed(&alone, home.path(), &["export", "--out", "exp", "--no-media"]);
     many_shops_at(one, Fake::start(Config { extra_shops: 9, ..shop(80) }), 80);
+    large_orders();
+}
+
+/// Orders the size of real ones (2 KB more each: 31 MB per shop): memory must stay bounded by
+/// the export's own budgets, not by the shop's size, with one shop and with ten.
+fn large_orders() {
+    let large = || Config { order_padding: 2048, ..shop(80) };
+    println!(
+        "{:<34} {:>8} {:>10} {:>9} {:>6} {:>10}",
+        "+80 ms, orders of 2.3 KB", "requests", "wall", "", "429s", "peak RSS"
+    );
+    for (label, extra_shops, args) in [
+        ("one shop", 0, &["export", "--out", "exp", "--no-media"][..]),
+        ("10 shops, export --all-shops", 9, &["export", "--all-shops", "--out", "all", "--no-media"][..]),
+    ] {
+        let fake = Fake::start(Config { extra_shops, ..large() });
+        let home = tempfile::tempdir().expect("home");
+        let (wall, rss) = timed(&fake, home.path(), args);
+        println!(
+            "{label:<34} {:>8} {:>8.2} s {:>9} {:>6} {:>7.1} MB",
+            fake.seen().len(),
+            wall.as_secs_f64(),
+            "",
+            fake.throttled(),
+            rss as f64 / 1024.0
+        );
+    }
 }
 
 fn many_shops_at(one: (Duration, u64), fake: Fake, latency: u64) {

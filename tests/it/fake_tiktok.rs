@@ -101,6 +101,9 @@ pub struct Config {
     /// Requests per second per API and shop the fake answers, as TikTok does (50); past it, HTTP
     /// 429 with code 36009002. Counted over the last second at each request's arrival.
     pub rate_limit: Option<u32>,
+    /// Bytes of buyer notes added to every order, to make orders as large as real ones (several
+    /// KB with their line items and addresses); 0: small orders.
+    pub order_padding: usize,
 }
 
 /// What a hostile server does wrong, on API paths starting with the prefix it carries.
@@ -143,6 +146,7 @@ impl Default for Config {
             media_latency: Duration::ZERO,
             hostile: None,
             rate_limit: Some(50),
+            order_padding: 0,
         }
     }
 }
@@ -181,6 +185,11 @@ const ORDER_STATUSES: [&str; 6] =
     ["COMPLETED", "AWAITING_SHIPMENT", "DELIVERED", "AWAITING_COLLECTION", "CANCELLED", "ON_HOLD"];
 const WITHDRAWAL_TYPES: [&str; 4] = ["WITHDRAW", "SETTLE", "TRANSFER", "REVERSE"];
 
+/// An extra order field of `bytes` bytes (none for 0).
+fn padding(bytes: usize) -> String {
+    if bytes == 0 { String::new() } else { format!(r#","seller_note":"{}""#, "n".repeat(bytes)) }
+}
+
 impl Data {
     /// Deterministic records in deliberately uneven formatting (spaces, escapes, `1.0e2`) so any
     /// re-serialisation on the client's side shows up as a difference.
@@ -192,9 +201,10 @@ impl Data {
             .map(|i| {
                 let (t, status) = (t0 + i as i64 * step(c.orders, 3600), ORDER_STATUSES[i % ORDER_STATUSES.len()]);
                 let text = format!(
-                    r#"{{"id":"5770{i:010}", "status":"{status}","create_time":{t},"payment":{{"currency":"GBP","total_amount":"{}.{:02}"}},"buyer_message":"caf\u00e9 \"{i}\" a\/b","weight":1.0e2,"line_items":[{{"sku_id":"17{i}","sale_price":"4.50"}}]}}"#,
+                    r#"{{"id":"5770{i:010}", "status":"{status}","create_time":{t},"payment":{{"currency":"GBP","total_amount":"{}.{:02}"}},"buyer_message":"caf\u00e9 \"{i}\" a\/b","weight":1.0e2,"line_items":[{{"sku_id":"17{i}","sale_price":"4.50"}}]{}}}"#,
                     10 + i % 90,
-                    i % 100
+                    i % 100,
+                    padding(c.order_padding)
                 );
                 Rec { time: t, status, text: text.into() }
             })

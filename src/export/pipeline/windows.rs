@@ -7,13 +7,15 @@
 //! (`w<k>:<cursor>`): pages fetched ahead for later windows are dropped by a crash and fetched
 //! again on resume.
 //!
-//! Memory stays flat whatever the shop's size: at most `chains` + [`LOOK_AHEAD`] windows hold
-//! pages, and what each may hold ahead of the writer is bounded in bytes, per window (a shared
-//! budget could be filled by later windows while the one being written waits for room: a
-//! deadlock).
+//! Memory stays flat whatever the shop's size, the records' size or the number of shops: at most
+//! `chains` + [`LOOK_AHEAD`] windows hold pages; what each may hold is bounded in bytes
+//! ([`WINDOW_KIB`]); and what all the windows of the process hold ahead of their writers is
+//! bounded together ([`AHEAD_KIB`]). The window being written takes nothing from the shared
+//! budget: later windows filling it can then slow the reading down, never stop it (were the
+//! window being written to wait for room held by the windows after it, nothing would move).
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
 
 use tokio::sync::mpsc::{Receiver, Sender, channel};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -24,18 +26,30 @@ use super::{Fetched, Run};
 use crate::error::{Error, Result};
 use crate::platform::{Dataset, Page, PageRequest, TimeRange};
 
-/// KiB of records a window may hold ahead of the writer: enough that the windows after the one
-/// being written keep their cursors busy for seconds, small enough that four of them stay far
-/// below the memory goal.
-const AHEAD_KIB: usize = 4 * 1024;
+/// KiB of records one window may hold before its writer takes them.
+const WINDOW_KIB: usize = 4 * 1024;
+/// KiB of records all the windows of the process (every dataset of every shop) may hold ahead of
+/// their writers: enough to keep the cursors of ten shops busy when records are small, and a
+/// bound on memory when they are large (a TikTok order can be several KB).
+const AHEAD_KIB: usize = 24 * 1024;
+
+/// The shared budget of [`AHEAD_KIB`].
+static AHEAD: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(AHEAD_KIB)));
 /// Pages a window may hold ahead, whatever their size (a bound on the channel itself).
 const AHEAD_PAGES: usize = 1024;
 /// Windows that may have started beyond the cursors at work: ended windows wait for the writer
 /// there, so a slow window does not stall the others while memory stays bounded.
 const LOOK_AHEAD: usize = 2;
 
-/// A fetched page (or the error in its place) with the share of its window's budget it holds.
-type Ahead = (Result<Page>, Option<OwnedSemaphorePermit>);
+/// A fetched page (or the error in its place) with the shares of the budgets it holds until the
+/// writer has it.
+type Ahead = (Result<Page>, Share);
+
+/// What a page holds of its window's budget and of the shared one.
+struct Share {
+    _window: Option<OwnedSemaphorePermit>,
+    _shared: Option<OwnedSemaphorePermit>,
+}
 
 /// The checkpoint cursor for "window `k`, at `inner`" (`None`: its start).
 fn encode(k: usize, inner: Option<&str>) -> String {
@@ -129,9 +143,9 @@ async fn launch(
         if reading.tx.is_closed() || run.should_stop() {
             break;
         }
-        let (run, inner) = (run.clone(), first.take());
+        let (run, inner, position) = (run.clone(), first.take(), position.clone());
         fetchers.push(tokio::spawn(async move {
-            pages(&run, dataset, reading, inner).await;
+            pages(&run, dataset, k, reading, inner, position).await;
             drop(cursor);
         }));
     }
@@ -172,11 +186,18 @@ async fn hand_over(
     Ok(false) // the fetcher stopped on a stop request before the window's end
 }
 
-/// One window's pages, from `cursor` (or its first page) to its end, or a stop request, or the
-/// first error.
-async fn pages(run: &Run, dataset: Dataset, reading: Reading, mut cursor: Option<String>) {
+/// Window `k`'s pages, from `cursor` (or its first page) to its end, or a stop request, or the
+/// first error; `position` is the window being written.
+async fn pages(
+    run: &Run,
+    dataset: Dataset,
+    k: usize,
+    reading: Reading,
+    mut cursor: Option<String>,
+    mut position: watch::Receiver<usize>,
+) {
     let Reading { range: window, mut first_page, tx } = reading;
-    let budget = Arc::new(Semaphore::new(AHEAD_KIB));
+    let budget = Arc::new(Semaphore::new(WINDOW_KIB));
     // A window read from its start knows its count; a resumed one does not (its earlier records
     // are on disk among other windows'), so only its cursors are checked.
     let mut chain = Chain::new(dataset, cursor.is_none().then_some(0));
@@ -203,10 +224,10 @@ async fn pages(run: &Run, dataset: Dataset, reading: Reading, mut cursor: Option
         let share = match &page {
             Ok(p) => {
                 let kib = p.records.iter().map(|r| r.as_str().len()).sum::<usize>() / 1024;
-                let kib = u32::try_from(kib.clamp(1, AHEAD_KIB)).unwrap_or(1);
-                budget.clone().acquire_many_owned(kib).await.ok()
+                let window = budget.clone().acquire_many_owned(permits(kib, WINDOW_KIB)).await.ok();
+                Share { _window: window, _shared: shared_room(k, permits(kib, AHEAD_KIB), &mut position).await }
             }
-            Err(_) => None,
+            Err(_) => Share { _window: None, _shared: None },
         };
         if tx.send((page, share)).await.is_err() || end {
             return;
@@ -215,9 +236,47 @@ async fn pages(run: &Run, dataset: Dataset, reading: Reading, mut cursor: Option
     }
 }
 
+/// `kib` as permits of a budget of `of`: at least one, at most the whole budget.
+fn permits(kib: usize, of: usize) -> u32 {
+    u32::try_from(kib.clamp(1, of)).unwrap_or(1)
+}
+
+/// Waits for `kib` of the shared budget, unless window `k` is (or becomes, while it waits) the one
+/// being written, which takes none.
+async fn shared_room(k: usize, kib: u32, position: &mut watch::Receiver<usize>) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if *position.borrow_and_update() >= k {
+            return None;
+        }
+        tokio::select! {
+            permit = AHEAD.clone().acquire_many_owned(kib) => return permit.ok(),
+            changed = position.changed() => if changed.is_err() { return None },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The window being written never waits for the shared budget: a later window waiting for
+    /// room goes on without it as soon as the writer reaches it.
+    #[tokio::test]
+    async fn the_window_being_written_takes_nothing_from_a_full_budget() {
+        let all = u32::try_from(AHEAD_KIB).unwrap();
+        let held = AHEAD.clone().acquire_many_owned(all).await.unwrap();
+        let (writing, mut position) = watch::channel(1usize);
+        assert!(shared_room(1, 10, &mut position).await.is_none(), "the window being written");
+        let mut later = position.clone();
+        let waiting = tokio::spawn(async move { shared_room(2, 10, &mut later).await });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a later window waits for room");
+        writing.send(2).unwrap();
+        assert!(waiting.await.unwrap().is_none(), "reached by the writer, it waits no more");
+        drop(held);
+        let mut later = position.clone();
+        assert!(shared_room(3, 10, &mut later).await.is_some(), "with room, a later window takes its share");
+    }
 
     #[test]
     fn cursors_name_their_window() {
