@@ -13,9 +13,9 @@ use super::checkpoint;
 use crate::error::{Error, Result};
 use crate::fsutil;
 
-/// Bytes gathered before a write: a write per 256 KiB costs nothing next to the hashing, and an
+/// Bytes gathered before a write: a write per 128 KiB costs little next to the hashing, and an
 /// export of many shops holds one such buffer per file it writes at once.
-const BUFFER: usize = 256 << 10;
+const BUFFER: usize = 128 << 10;
 
 /// A file being written, with its running size and hash.
 #[derive(Debug)]
