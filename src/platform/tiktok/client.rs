@@ -405,8 +405,10 @@ fn api_error(call: &Call, status: u16, env: &Envelope) -> Error {
             "this machine's IP address is not on the app's IP allow-list: add it in Partner Center \
              (App → Manage → IP allow-list), or run from an allowed host",
         ),
-        101000 => Error::auth(message).with_hint(format!(
-            "the token belongs to another seller than this shop: check --shop and --profile, or {LOGIN_HINT}"
+        // The shop is not one this authorization covers: for this profile, no such shop (exit 7).
+        101000 => Error::not_found(message).with_hint(format!(
+            "this profile's authorization does not cover that shop: `shopunlink status` lists the shops it does; \
+             check --shop and --profile, or {LOGIN_HINT}"
         )),
         36009004 | 106001 | 106013 => Error::platform(message).with_hint(
             "the request was refused as malformed: check the system clock and SHOPUNLINK_TIKTOK_APP_SECRET / the \
@@ -451,5 +453,8 @@ mod tests {
         assert!(api_error(&call, 200, &envelope(36009033)).hints()[0].contains("allow-list"));
         assert!(api_error(&call, 200, &envelope(105001)).hints()[0].contains("auth login --platform tiktok"));
         assert_eq!(api_error(&call, 500, &envelope(1234)).kind(), ErrorKind::Platform);
+        let not_ours = api_error(&call, 200, &envelope(101000));
+        assert_eq!(not_ours.kind(), ErrorKind::NotFound, "a shop the token does not cover is not found (exit 7)");
+        assert!(not_ours.hints()[0].contains("shopunlink status"), "{:?}", not_ours.hints());
     }
 }
