@@ -191,7 +191,7 @@ impl Ui {
     pub fn prompt(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, |_| Ok(())));
+        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, Echo::Shown, |_| Ok(())));
         interrupt::set_in_prompt(false);
         answer.map_err(|e| prompt_error(e.into()))
     }
@@ -200,11 +200,9 @@ impl Ui {
     pub fn ask_yes_no(&self, question: &str, flag: &str) -> Result<bool> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| {
-            dialoguer::Confirm::new().with_prompt(question).default(false).interact_on(&Term::stderr())
-        });
+        let answer = tokio::task::block_in_place(|| read_yes_no(&Term::stderr(), question));
         interrupt::set_in_prompt(false);
-        answer.map_err(prompt_error)
+        answer.map_err(|e| prompt_error(e.into()))
     }
 
     /// Asks for a one-time code of `digits` digits, shown as typed (it is void once used, and a
@@ -213,7 +211,7 @@ impl Ui {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
         let answer = tokio::task::block_in_place(|| {
-            read_line(&Term::stderr(), question, |text| {
+            read_line(&Term::stderr(), question, Echo::Shown, |text| {
                 let t = text.trim().replace(' ', "");
                 if t.len() == digits && t.bytes().all(|b| b.is_ascii_digit()) {
                     Ok(())
@@ -230,11 +228,9 @@ impl Ui {
     pub fn prompt_secret(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| {
-            dialoguer::Password::new().with_prompt(question).allow_empty_password(true).interact_on(&Term::stderr())
-        });
+        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, Echo::Hidden, |_| Ok(())));
         interrupt::set_in_prompt(false);
-        answer.map_err(prompt_error)
+        answer.map_err(|e| prompt_error(e.into()))
     }
 
     /// Reads all of standard input (for `--with-token`), trimmed. Only ever used when the user
@@ -259,13 +255,54 @@ impl Ui {
     }
 }
 
+/// Whether what is typed is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Echo {
+    Shown,
+    /// Secrets: nothing is drawn, not even a mask (its length is part of the secret).
+    Hidden,
+}
+
+/// The keys every question treats alike: Ctrl-D on an empty answer is end of input (a cancel,
+/// not a character silently dropped, as dialoguer did), Ctrl-C an interrupt.
+fn ending_key(key: &dialoguer::console::Key, empty: bool) -> Option<std::io::Error> {
+    use dialoguer::console::Key;
+    match key {
+        Key::Char('\u{4}') if empty => Some(std::io::ErrorKind::UnexpectedEof.into()),
+        Key::CtrlC => Some(std::io::ErrorKind::Interrupted.into()),
+        _ => None,
+    }
+}
+
+/// Asks a yes/no question key by key: `y` is yes; `n` or Enter is no (the default); the answer
+/// is written after the question.
+fn read_yes_no(term: &Term, question: &str) -> std::io::Result<bool> {
+    use dialoguer::console::Key;
+    term.write_str(&format!("{question} [y/N] "))?;
+    loop {
+        let key = term.read_key()?;
+        if let Some(end) = ending_key(&key, true) {
+            term.write_line("")?;
+            return Err(end);
+        }
+        let yes = match key {
+            Key::Char('y' | 'Y') => true,
+            Key::Char('n' | 'N') | Key::Enter => false,
+            _ => continue,
+        };
+        term.write_line(if yes { "yes" } else { "no" })?;
+        return Ok(yes);
+    }
+}
+
 /// Reads a line at the terminal key by key, as a shell does: printable characters are shown as
-/// typed, Backspace takes one back, Enter ends the line. Ctrl-D on an empty line is end of input
-/// (a cancel, not a character that is silently dropped), Ctrl-C an interrupt. An answer `check`
-/// refuses is said under the question, which is asked again.
+/// typed (unless `echo` hides them), Backspace takes one back, Enter ends the line, and Ctrl-D
+/// and Ctrl-C end the question ([`ending_key`]). An answer `check` refuses is said under the
+/// question, which is asked again.
 fn read_line(
     term: &Term,
     question: &str,
+    echo: Echo,
     check: impl Fn(&str) -> std::result::Result<(), String>,
 ) -> std::io::Result<String> {
     use dialoguer::console::Key;
@@ -273,17 +310,23 @@ fn read_line(
         term.write_str(&format!("{question}: "))?;
         let mut line = String::new();
         loop {
-            match term.read_key()? {
+            let key = term.read_key()?;
+            if let Some(end) = ending_key(&key, line.is_empty()) {
+                term.write_line("")?;
+                return Err(end);
+            }
+            match key {
                 Key::Enter => break,
-                Key::Backspace if line.pop().is_some() => term.clear_chars(1)?,
-                Key::Char('\u{4}') if line.is_empty() => {
-                    term.write_line("")?;
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                Key::Backspace => {
+                    if line.pop().is_some() && echo == Echo::Shown {
+                        term.clear_chars(1)?;
+                    }
                 }
-                Key::CtrlC => return Err(std::io::ErrorKind::Interrupted.into()),
                 Key::Char(c) if !c.is_control() => {
                     line.push(c);
-                    term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                    if echo == Echo::Shown {
+                        term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                    }
                 }
                 _ => {}
             }

@@ -115,6 +115,36 @@ mod at_a_terminal {
         }
     }
 
+    /// Ctrl-D cancels at a yes/no question too (dialoguer's dropped it): exit 3, nothing changed.
+    #[test]
+    fn ctrl_d_at_a_yes_no_question_cancels() {
+        let home = Home::new();
+        let Some(mut t) = Terminal::start(&home, &line("disconnect @democrafts.deals"), &[]) else { return };
+        t.expect("verify it now? [y/N]");
+        t.send("x\u{4}");
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 3, "{screen}");
+        assert!(screen.contains("no answer (end of input); nothing was changed"), "{screen}");
+        assert!(terminal::usable(&screen), "{screen}");
+        assert_eq!(link_state(&home, "@democrafts.deals"), "linked");
+    }
+
+    /// A secret is read without echo, not even a mask; Backspace still edits it, and Ctrl-D on an
+    /// empty answer cancels (exit 3) before anything is sent anywhere.
+    #[test]
+    fn a_secret_is_never_drawn_and_ctrl_d_cancels_it() {
+        let home = Home::new();
+        let env = [("SHOPUNLINK_TIKTOK_APP_KEY", "app-key-1")];
+        let Some(mut t) = Terminal::start(&home, &line("auth login --platform tiktok"), &env) else { return };
+        t.expect("TikTok app secret:");
+        t.send("hunter2\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{4}");
+        let (exit, screen) = t.finish();
+        assert_eq!(exit, 3, "{screen}");
+        assert!(!screen.contains("hunter") && !screen.contains("*****"), "the secret was drawn: {screen}");
+        assert!(screen.contains("no answer (end of input)"), "{screen}");
+        assert!(terminal::usable(&screen), "{screen}");
+    }
+
     #[test]
     fn with_no_input_or_json_at_a_terminal_shopunlink_alone_prints_the_usage() {
         for flag in ["--no-input", "--json"] {
