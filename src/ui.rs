@@ -317,11 +317,10 @@ fn read_line(
             }
             match key {
                 Key::Enter => break,
-                Key::Backspace => {
-                    if line.pop().is_some() && echo == Echo::Shown {
-                        term.clear_chars(1)?;
-                    }
+                Key::Backspace if echo == Echo::Hidden => {
+                    line.pop();
                 }
+                Key::Backspace if line.pop().is_some() => term.clear_chars(1)?,
                 Key::Char(c) if !c.is_control() => {
                     line.push(c);
                     if echo == Echo::Shown {
