@@ -5,15 +5,12 @@
 //! guards (`exports.json.lock`, `DIR/.shopunlink.lock`, ...) that holds the holder's pid, so a
 //! refusal or a wait can say which process is in the way.
 //!
-//! The locking goes through `fs4` rather than std's `File::lock`, which needs Rust 1.89 while the
-//! crate's MSRV is 1.88; the calls are fully qualified so std's inherent methods never shadow them.
+//! The locks are std's (`File::lock`, since Rust 1.89, the crate's MSRV).
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use fs4::{FileExt, TryLockError};
 
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -44,7 +41,7 @@ impl Lock {
     /// Takes the lock at `path` if it is free; `Ok(Err(Busy))` if another process holds it.
     pub fn try_take(path: &Path) -> Result<std::result::Result<Lock, Busy>> {
         let file = open(path)?;
-        match FileExt::try_lock(&file) {
+        match file.try_lock() {
             Ok(()) => Ok(Ok(Lock::held(file, path)?)),
             Err(TryLockError::WouldBlock) => Ok(Err(Busy::Held(holder(&file)))),
             Err(TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
@@ -59,7 +56,7 @@ impl Lock {
             Err(busy) => {
                 announce(what, &busy);
                 let file = open(path)?;
-                FileExt::lock(&file).map_err(|e| Error::io("cannot lock", path, e))?;
+                file.lock().map_err(|e| Error::io("cannot lock", path, e))?;
                 Lock::held(file, path)
             }
         }
@@ -98,7 +95,7 @@ impl Drop for Lock {
     fn drop(&mut self) {
         // Empty the pid first: a reader that opens the file after we let go reads no stale pid.
         let _ = self.file.set_len(0);
-        let _ = FileExt::unlock(&self.file);
+        let _ = self.file.unlock();
     }
 }
 

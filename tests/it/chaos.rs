@@ -305,10 +305,10 @@ fn a_process_that_waits_for_a_lock_says_what_it_waits_for() {
         .write(true)
         .open(home.join("state").join("exports.json.lock"))
         .unwrap();
-    fs4::FileExt::lock(&lock).unwrap();
+    lock.lock().unwrap();
     let child = home.std_cmd(&["verify", "exp", "-v"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    fs4::FileExt::unlock(&lock).unwrap();
+    lock.unlock().unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
