@@ -481,14 +481,7 @@ async fn fetch_pages(
         if run.should_stop() {
             return Ok(());
         }
-        let fetched = match first_page.take() {
-            Some(page) => Ok(page),
-            None => {
-                let request = PageRequest { dataset, range: &run.plan.range, cursor: cursor.as_deref() };
-                run.platform.page(&run.plan.shop, request).await
-            }
-        };
-        let page = match fetched {
+        let page = match next_page(run, dataset, &run.plan.range, cursor.as_deref(), &mut first_page).await {
             Ok(page) => page,
             Err(e) => {
                 // A dataset the credentials may not read is skipped; the others go on.
@@ -512,6 +505,21 @@ async fn fetch_pages(
         if tx.send(Fetched { page, cursor_after, last }).await.is_err() || last {
             return Ok(()); // the writer stopped (it reports why), or this was the last page
         }
+    }
+}
+
+/// The next page of `range` after `cursor`: the one its count brought (taken, once), else the
+/// platform's.
+async fn next_page(
+    run: &Run,
+    dataset: Dataset,
+    range: &crate::platform::TimeRange,
+    cursor: Option<&str>,
+    counted: &mut Option<crate::platform::Page>,
+) -> Result<crate::platform::Page> {
+    match counted.take() {
+        Some(page) => Ok(page),
+        None => run.platform.page(&run.plan.shop, PageRequest { dataset, range, cursor }).await,
     }
 }
 

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use super::reconcile::Chain;
 use super::{Fetched, Run};
 use crate::error::{Error, Result};
-use crate::platform::{Dataset, Page, PageRequest, TimeRange};
+use crate::platform::{Dataset, Page, TimeRange};
 
 /// KiB of records one window may hold before its writer takes them.
 const WINDOW_KIB: usize = 4 * 1024;
@@ -32,7 +32,6 @@ const WINDOW_KIB: usize = 4 * 1024;
 /// their writers: enough to keep the cursors of ten shops busy when records are small, and a
 /// bound on memory when they are large (a TikTok order can be several KB).
 const AHEAD_KIB: usize = 24 * 1024;
-
 /// The shared budget of [`AHEAD_KIB`].
 static AHEAD: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(AHEAD_KIB)));
 /// Pages a window may hold ahead, whatever their size (a bound on the channel itself).
@@ -69,8 +68,8 @@ fn decode(dataset: Dataset, cursor: Option<&str>, windows: usize) -> Result<(usi
     })
 }
 
-/// A window to read: its place, its range, the page it starts with when its count brought one,
-/// and where its pages go.
+/// A window to read: its range, the page it starts with when its count brought one, and where its
+/// pages go.
 struct Reading {
     range: TimeRange,
     first_page: Option<Page>,
@@ -205,14 +204,7 @@ async fn pages(
         if run.should_stop() {
             return;
         }
-        let fetched = match first_page.take() {
-            Some(page) => Ok(page),
-            None => {
-                let request = PageRequest { dataset, range: &window, cursor: cursor.as_deref() };
-                run.platform.page(&run.plan.shop, request).await
-            }
-        };
-        let page = fetched.and_then(|p| {
+        let page = super::next_page(run, dataset, &window, cursor.as_deref(), &mut first_page).await.and_then(|p| {
             chain.page(&p)?;
             if p.is_last() {
                 chain.end()?;
