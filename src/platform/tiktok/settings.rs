@@ -32,7 +32,7 @@ pub const AUTH_BASE: SettingInfo = SettingInfo {
 pub const RATE_LIMIT: SettingInfo = SettingInfo {
     key: Some("rate_limit"),
     env: Some("SHOPUNLINK_TIKTOK_RATE_LIMIT"),
-    help: "TikTok's limit, requests per second per API for each app and shop (1-1000, default 50); requests are paced at 94% of it.",
+    help: "TikTok's limit, requests per second per API for each app and shop (1-1000, default 50); requests are paced at 96% of it.",
 };
 /// First retry delay.
 pub const RETRY_BASE_MS: SettingInfo = SettingInfo {
