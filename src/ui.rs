@@ -338,6 +338,34 @@ fn read_line(
     }
 }
 
+/// `lead` then `text`, its words wrapped at `width` columns with the lines after the first
+/// indented by `hang` spaces, as a terminal would not (it cuts words in two). Without a width (a
+/// pipe, a file) the text stays on one line for the tools that read it. `lead` may be painted: its
+/// width is measured without escape codes. A word longer than a line keeps its own line whole.
+pub fn wrap(lead: &str, hang: usize, text: &str, width: Option<usize>) -> String {
+    let Some(width) = width else { return format!("{lead}{text}") };
+    let mut out = lead.to_owned();
+    let mut column = dialoguer::console::measure_text_width(lead);
+    let mut line_start = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = dialoguer::console::measure_text_width(word);
+        if !line_start && column + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(hang));
+            column = hang;
+            line_start = true;
+        }
+        if !line_start {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+        line_start = false;
+    }
+    out
+}
+
 fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_owned() }
 }
@@ -397,5 +425,26 @@ impl crate::platform::Interaction for Ui {
 
     fn read_stdin(&self, what: &str) -> Result<String> {
         Ui::read_stdin(self, what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn words_wrap_under_a_hanging_indent_and_pipes_get_one_line() {
+        let text = "the app is missing the affiliate scope package so creators are not listed";
+        assert_eq!(wrap("  ! ", 4, text, None), format!("  ! {text}"));
+        let wrapped = wrap("  \u{1b}[33m!\u{1b}[0m ", 4, text, Some(30));
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 1, "{wrapped}");
+        for line in &lines {
+            assert!(dialoguer::console::measure_text_width(line) <= 30, "{line:?}");
+        }
+        assert!(lines[1..].iter().all(|l| l.starts_with("    ") && !l.starts_with("     ")), "{lines:?}");
+        let words: Vec<&str> = wrapped.split_whitespace().skip(1).collect();
+        assert_eq!(words.join(" "), text, "no word lost or cut");
+        assert_eq!(wrap("> ", 2, "averyveryverylongword short", Some(10)), "> averyveryverylongword\n  short");
     }
 }

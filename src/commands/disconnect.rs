@@ -12,7 +12,7 @@ use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::export::index::Index;
 use crate::platform::{DisconnectMode, Link, LinkSource, LinkState, Platform, Shop};
-use crate::ui::{Style, Ui};
+use crate::ui::{Style, Ui, wrap};
 use crate::unlink::audit::{AuditLog, Kind};
 use crate::unlink::execute::{self, Actor};
 use crate::unlink::plan::{self, Plan};
@@ -770,6 +770,7 @@ fn print_preflight(ui: &Ui, pre: &Preflight) {
         return;
     }
     ui.print(&ui.paint(Style::Bold, "Safety checks"));
+    let width = ui.width();
     for c in &pre.checks {
         let mark = match (c.ok, c.overridden, c.severity) {
             (true, _, _) => ui.paint(Style::Green, "✓"),
@@ -777,7 +778,7 @@ fn print_preflight(ui: &Ui, pre: &Preflight) {
             (false, false, preflight::Severity::Warning) => ui.paint(Style::Yellow, "!"),
             (false, false, preflight::Severity::Blocker) => ui.paint(Style::Red, "✗"),
         };
-        ui.print(&format!("  {mark} {}", c.message));
+        ui.print(&wrap(&format!("  {mark} "), 4, &c.message, width));
     }
 }
 
@@ -786,19 +787,20 @@ fn print_plan(ui: &Ui, link: &Link, plan: &Plan) {
         return;
     }
     ui.print(&ui.paint(Style::Bold, &format!("Plan: disconnect {} ({})", link.handle, words::kind(link.kind))));
+    let width = ui.width();
     for (n, step) in plan.steps.iter().enumerate() {
-        ui.print(&format!("  {}. {step}", n + 1));
+        ui.print(&wrap(&format!("  {}. ", n + 1), 5, step, width));
     }
     if !plan.consequences.is_empty() {
         ui.print(&ui.paint(Style::Bold, "What stops working"));
         for c in &plan.consequences {
-            ui.print(&format!("  - {c}"));
+            ui.print(&wrap("  - ", 4, c, width));
         }
     }
     if !plan.warnings.is_empty() {
         ui.print(&ui.paint(Style::Bold, "The platform's limits"));
         for w in &plan.warnings {
-            ui.print(&format!("  ! {w}"));
+            ui.print(&wrap("  ! ", 4, w, width));
         }
     }
     if !plan.manual_steps.is_empty() && link.disconnect != crate::platform::DisconnectMode::Api {
@@ -811,8 +813,10 @@ fn print_plan(ui: &Ui, link: &Link, plan: &Plan) {
 fn print_manual_steps(ui: &Ui, steps: &[String]) {
     let say = |text: &str| if ui.is_json() { ui.note(text) } else { ui.print(text) };
     say(&ui.paint(Style::Bold, "In the platform's own UI (only the owner can do this)"));
+    // Wrapped for stdout's terminal; beside a `--json` document (stdout piped) they stay whole.
+    let width = if ui.is_json() { None } else { ui.width() };
     for (n, s) in steps.iter().enumerate() {
-        say(&format!("  {}. {s}", n + 1));
+        say(&wrap(&format!("  {}. ", n + 1), 5, s, width));
     }
 }
 

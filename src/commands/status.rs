@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::export::index::Index;
 use crate::platform::spec::{fill, kind_spec};
 use crate::platform::{KindSpec, Link, LinkSource, LinkState, Readiness, Shop};
-use crate::ui::{Style, Ui};
+use crate::ui::{Style, Ui, wrap};
 use crate::unlink::preflight::{self, Check, Overrides};
 use crate::words;
 
@@ -245,17 +245,17 @@ fn print_human(ui: &Ui, doc: &StatusDoc<'_>) {
         for l in &s.links {
             ui.print(&link_row(ui, width, &l.link));
             for b in &l.blockers {
-                ui.print(&format!("      {} {}", ui.paint(Style::Red, "✗"), b.message));
+                ui.print(&wrap(&format!("      {} ", ui.paint(Style::Red, "✗")), 8, &b.message, width));
             }
         }
         for note in &s.notes {
-            ui.print(&format!("  {} {note}", ui.paint(Style::Yellow, "!")));
+            ui.print(&wrap(&format!("  {} ", ui.paint(Style::Yellow, "!")), 4, note, width));
         }
-        print_readiness(ui, &s.readiness);
+        print_readiness(ui, width, &s.readiness);
     }
 }
 
-fn print_readiness(ui: &Ui, r: &ReadinessDoc) {
+fn print_readiness(ui: &Ui, width: Option<usize>, r: &ReadinessDoc) {
     ui.print("");
     let funds = r.platform.pending_funds.as_ref().map_or("none".to_owned(), |m| m.to_string());
     ui.print(&format!("  pending funds     {funds}"));
@@ -282,9 +282,9 @@ fn print_readiness(ui: &Ui, r: &ReadinessDoc) {
             ui.paint(Style::Bold, "Before you disconnect (each is listed above under the links it applies to)")
         ));
         for b in &r.blockers {
-            ui.print(&format!("  {} {}", ui.paint(Style::Red, "✗"), b.message));
+            ui.print(&wrap(&format!("  {} ", ui.paint(Style::Red, "✗")), 4, &b.message, width));
             if let Some(h) = &b.hint {
-                ui.print(&format!("      {}", ui.paint(Style::Dim, h)));
+                ui.print(&ui.paint(Style::Dim, &wrap("      ", 6, h, width)));
             }
         }
     }
