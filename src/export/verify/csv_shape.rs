@@ -67,15 +67,10 @@ impl CsvShape {
                         self.state = State::Quoted;
                         i += 1;
                     }
-                    b',' => {
-                        self.fields += 1;
-                        self.state = State::FieldStart;
-                        i += 1;
-                    }
                     // A blank line is skipped by the csv crate: not this dialect.
                     b'\n' if self.state == State::RecordStart => self.unsure = true,
-                    b'\n' => {
-                        self.end_record();
+                    end @ (b',' | b'\n') => {
+                        self.end_field(end);
                         i += 1;
                     }
                     b'\r' => self.unsure = true,
@@ -86,13 +81,8 @@ impl CsvShape {
                     i += rest.iter().position(|&b| SPECIAL[usize::from(b)]).unwrap_or(rest.len());
                     match chunk.get(i) {
                         None => {}
-                        Some(b',') => {
-                            self.fields += 1;
-                            self.state = State::FieldStart;
-                            i += 1;
-                        }
-                        Some(b'\n') => {
-                            self.end_record();
+                        Some(&end @ (b',' | b'\n')) => {
+                            self.end_field(end);
                             i += 1;
                         }
                         Some(_) => self.unsure = true,
@@ -110,18 +100,23 @@ impl CsvShape {
                         self.state = State::Quoted;
                         i += 1;
                     }
-                    b',' => {
-                        self.fields += 1;
-                        self.state = State::FieldStart;
-                        i += 1;
-                    }
-                    b'\n' => {
-                        self.end_record();
+                    end @ (b',' | b'\n') => {
+                        self.end_field(end);
                         i += 1;
                     }
                     _ => self.unsure = true,
                 },
             }
+        }
+    }
+
+    /// A field ended with `end`: `,` starts the next one, `\n` ends the record.
+    fn end_field(&mut self, end: u8) {
+        if end == b'\n' {
+            self.end_record();
+        } else {
+            self.fields += 1;
+            self.state = State::FieldStart;
         }
     }
 
