@@ -149,14 +149,10 @@ impl ShopsProgress {
     }
 }
 
-/// A name cut to `width` characters (a shop name longer than the column would wrap the line).
+/// A name cut to `width` terminal columns (a shop name longer than the column would wrap the
+/// line); wide characters (CJK, emoji) count as the two columns they take.
 fn truncate(name: &str, width: usize) -> String {
-    if name.chars().count() <= width {
-        return name.to_owned();
-    }
-    let mut cut: String = name.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
+    dialoguer::console::truncate_str(name, width, "…").into_owned()
 }
 
 /// Where each dataset of one shop stands.
@@ -252,5 +248,8 @@ mod tests {
         let cut = truncate("A very long shop name that wraps", 22);
         assert_eq!(cut.chars().count(), 22);
         assert!(cut.ends_with('…'));
+        let wide = truncate("东京美妆旗舰店官方直营店铺名称很长", 22);
+        assert!(dialoguer::console::measure_text_width(&wide) <= 22, "{wide}");
+        assert!(wide.ends_with('…'));
     }
 }

@@ -191,7 +191,7 @@ impl Ui {
     pub fn prompt(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, Echo::Shown, |_| Ok(())));
+        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, |_| Ok(())));
         interrupt::set_in_prompt(false);
         answer.map_err(|e| prompt_error(e.into()))
     }
@@ -211,7 +211,7 @@ impl Ui {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
         let answer = tokio::task::block_in_place(|| {
-            read_line(&Term::stderr(), question, Echo::Shown, |text| {
+            read_line(&Term::stderr(), question, |text| {
                 let t = text.trim().replace(' ', "");
                 if t.len() == digits && t.bytes().all(|b| b.is_ascii_digit()) {
                     Ok(())
@@ -228,7 +228,7 @@ impl Ui {
     pub fn prompt_secret(&self, question: &str, flag: &str) -> Result<String> {
         self.require_interactive(question, flag)?;
         interrupt::set_in_prompt(true);
-        let answer = tokio::task::block_in_place(|| read_line(&Term::stderr(), question, Echo::Hidden, |_| Ok(())));
+        let answer = tokio::task::block_in_place(|| read_secret(&Term::stderr(), question));
         interrupt::set_in_prompt(false);
         answer.map_err(|e| prompt_error(e.into()))
     }
@@ -253,14 +253,6 @@ impl Ui {
             .with_hint("prompts need a terminal on stdin and stderr, no --no-input, no CI variable")
             .with_detail("flag", flag))
     }
-}
-
-/// Whether what is typed is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Echo {
-    Shown,
-    /// Secrets: nothing is drawn, not even a mask (its length is part of the secret).
-    Hidden,
 }
 
 /// The keys every question treats alike: Ctrl-D on an empty answer is end of input (a cancel,
@@ -295,14 +287,25 @@ fn read_yes_no(term: &Term, question: &str) -> std::io::Result<bool> {
     }
 }
 
+/// Reads a secret with the terminal's echo off for the whole line, so nothing is drawn, not even
+/// a mask (its length is part of the secret), and no keystroke typed between two reads is echoed
+/// (reading key by key turns echo back on between keys). The terminal edits the line itself;
+/// an empty answer or Ctrl-D is no answer.
+fn read_secret(term: &Term, question: &str) -> std::io::Result<String> {
+    term.write_str(&format!("{question}: "))?;
+    let secret = term.read_secure_line()?;
+    if secret.is_empty() {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(secret)
+}
+
 /// Reads a line at the terminal key by key, as a shell does: printable characters are shown as
-/// typed (unless `echo` hides them), Backspace takes one back, Enter ends the line, and Ctrl-D
-/// and Ctrl-C end the question ([`ending_key`]). An answer `check` refuses is said under the
-/// question, which is asked again.
+/// typed, Backspace takes one back, Enter ends the line, and Ctrl-D and Ctrl-C end the question
+/// ([`ending_key`]). An answer `check` refuses is said under the question, which is asked again.
 fn read_line(
     term: &Term,
     question: &str,
-    echo: Echo,
     check: impl Fn(&str) -> std::result::Result<(), String>,
 ) -> std::io::Result<String> {
     use dialoguer::console::Key;
@@ -317,15 +320,10 @@ fn read_line(
             }
             match key {
                 Key::Enter => break,
-                Key::Backspace if echo == Echo::Hidden => {
-                    line.pop();
-                }
                 Key::Backspace if line.pop().is_some() => term.clear_chars(1)?,
                 Key::Char(c) if !c.is_control() => {
                     line.push(c);
-                    if echo == Echo::Shown {
-                        term.write_str(c.encode_utf8(&mut [0; 4]))?;
-                    }
+                    term.write_str(c.encode_utf8(&mut [0; 4]))?;
                 }
                 _ => {}
             }

@@ -85,11 +85,13 @@ impl DisconnectArgs {
     /// definitions as the command line, so the defaults cannot drift apart.
     pub fn for_link(link: &str, shop: &str) -> DisconnectArgs {
         use clap::{Args as _, FromArgMatches as _};
+        // `--` first: a handle that starts with `-` is still the link, not a flag.
         let matches = DisconnectArgs::augment_args(clap::Command::new("disconnect")).get_matches_from([
             "disconnect",
-            link,
             "--shop",
             shop,
+            "--",
+            link,
         ]);
         DisconnectArgs::from_arg_matches(&matches).expect("a link and a shop are all disconnect needs")
     }
@@ -823,6 +825,14 @@ fn print_manual_steps(ui: &Ui, steps: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_walk_through_hands_on_any_handle_even_one_that_looks_like_a_flag() {
+        for link in ["@democrafts.deals", "-odd-handle"] {
+            let args = DisconnectArgs::for_link(link, "shop-1");
+            assert_eq!((args.link.as_str(), args.shop.as_deref()), (link, Some("shop-1")));
+        }
+    }
 
     #[test]
     fn durations() {

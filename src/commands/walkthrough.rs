@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use super::disconnect::{self, DisconnectArgs};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::platform::{Link, LinkState, Shop};
 use crate::ui::Style;
 use crate::words;
@@ -57,12 +57,8 @@ fn shop_flag(shops: &[Shop], chosen: &Choice<'_>) -> String {
 fn ask<'a, 'b>(ctx: &Ctx<'_>, choices: &'b [Choice<'a>]) -> Result<&'b Choice<'a>> {
     let question = "Its number or handle (empty to cancel)";
     for attempt in 1..=TRIES {
-        let answer = match ctx.ui.prompt(question, "a subcommand, e.g. `shopunlink disconnect LINK`") {
-            Ok(a) => a,
-            // End of input at the prompt is a "no", as at the handle prompt.
-            Err(e) if e.kind() == ErrorKind::Internal => return Err(cancelled()),
-            Err(e) => return Err(e),
-        };
+        // End of input is already a cancel (exit 3); a terminal that cannot be read stays an error.
+        let answer = ctx.ui.prompt(question, "a subcommand, e.g. `shopunlink disconnect LINK`")?;
         let answer = answer.trim();
         if answer.is_empty() {
             return Err(cancelled());
@@ -77,7 +73,8 @@ fn ask<'a, 'b>(ctx: &Ctx<'_>, choices: &'b [Choice<'a>]) -> Result<&'b Choice<'a
             ));
         }
     }
-    Err(Error::cancelled(format!("no link chosen after {TRIES} tries; nothing was changed")))
+    Err(Error::cancelled(format!("no link chosen after {TRIES} tries; nothing was changed"))
+        .with_hint("`shopunlink status` lists the links; `shopunlink disconnect LINK` takes one directly"))
 }
 
 fn cancelled() -> Error {

@@ -38,16 +38,6 @@ pub struct CsvPipe {
     abandon: Arc<AtomicBool>,
 }
 
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Message::Records(r) => write!(f, "Records({})", r.len()),
-            Message::Commit => f.write_str("Commit"),
-            Message::Finish => f.write_str("Finish"),
-        }
-    }
-}
-
 impl CsvPipe {
     /// Starts the thread that writes `writer`'s files.
     pub fn spawn(writer: CsvWriter) -> Result<CsvPipe> {

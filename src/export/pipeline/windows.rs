@@ -217,7 +217,7 @@ async fn pages(
             Ok(p) => {
                 let kib = p.records.iter().map(|r| r.as_str().len()).sum::<usize>() / 1024;
                 let window = budget.clone().acquire_many_owned(permits(kib, WINDOW_KIB)).await.ok();
-                Share { _window: window, _shared: shared_room(k, permits(kib, AHEAD_KIB), &mut position).await }
+                Share { _window: window, _shared: shared_room(&AHEAD, k, permits(kib, AHEAD_KIB), &mut position).await }
             }
             Err(_) => Share { _window: None, _shared: None },
         };
@@ -233,15 +233,20 @@ fn permits(kib: usize, of: usize) -> u32 {
     u32::try_from(kib.clamp(1, of)).unwrap_or(1)
 }
 
-/// Waits for `kib` of the shared budget, unless window `k` is (or becomes, while it waits) the one
-/// being written, which takes none.
-async fn shared_room(k: usize, kib: u32, position: &mut watch::Receiver<usize>) -> Option<OwnedSemaphorePermit> {
+/// Waits for `kib` of the shared `budget`, unless window `k` is (or becomes, while it waits) the
+/// one being written, which takes none.
+async fn shared_room(
+    budget: &Arc<Semaphore>,
+    k: usize,
+    kib: u32,
+    position: &mut watch::Receiver<usize>,
+) -> Option<OwnedSemaphorePermit> {
     loop {
         if *position.borrow_and_update() >= k {
             return None;
         }
         tokio::select! {
-            permit = AHEAD.clone().acquire_many_owned(kib) => return permit.ok(),
+            permit = budget.clone().acquire_many_owned(kib) => return permit.ok(),
             changed = position.changed() => if changed.is_err() { return None },
         }
     }
@@ -255,19 +260,22 @@ mod tests {
     /// room goes on without it as soon as the writer reaches it.
     #[tokio::test]
     async fn the_window_being_written_takes_nothing_from_a_full_budget() {
+        // A budget of its own: the process-wide one is not this test's to fill.
+        let budget = Arc::new(Semaphore::new(AHEAD_KIB));
         let all = u32::try_from(AHEAD_KIB).unwrap();
-        let held = AHEAD.clone().acquire_many_owned(all).await.unwrap();
+        let held = budget.clone().acquire_many_owned(all).await.unwrap();
         let (writing, mut position) = watch::channel(1usize);
-        assert!(shared_room(1, 10, &mut position).await.is_none(), "the window being written");
+        assert!(shared_room(&budget, 1, 10, &mut position).await.is_none(), "the window being written");
         let mut later = position.clone();
-        let waiting = tokio::spawn(async move { shared_room(2, 10, &mut later).await });
+        let shared = budget.clone();
+        let waiting = tokio::spawn(async move { shared_room(&shared, 2, 10, &mut later).await });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "a later window waits for room");
         writing.send(2).unwrap();
         assert!(waiting.await.unwrap().is_none(), "reached by the writer, it waits no more");
         drop(held);
         let mut later = position.clone();
-        assert!(shared_room(3, 10, &mut later).await.is_some(), "with room, a later window takes its share");
+        assert!(shared_room(&budget, 3, 10, &mut later).await.is_some(), "with room, a later window takes its share");
     }
 
     #[test]

@@ -169,23 +169,29 @@ impl CsvShape {
     }
 }
 
+/// The first error the csv crate finds reading `input` as `verify` reads a CSV file it could not
+/// prove by shape (one record shape throughout); `None` when it reads to the end.
+pub(super) fn csv_crate_error(input: impl std::io::Read) -> Option<String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
 
-    /// The csv crate's verdict, as `verify` asks it.
+    /// The csv crate's verdict, exactly as `verify` asks it.
     fn crate_ok(data: &[u8]) -> bool {
-        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(data);
-        let mut record = csv::StringRecord::new();
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => return true,
-                Err(_) => return false,
-            }
-        }
+        csv_crate_error(data).is_none()
     }
 
     fn proven(data: &[u8], chunk: usize) -> bool {

@@ -226,16 +226,7 @@ fn check_chunks(check: Check, inbox: &Receiver<Chunk>, give_back: &Sender<Vec<u8
 
 /// The first error the csv crate finds reading `path` (as `verify` always read CSV files).
 fn csv_crate_error(path: &Path) -> Option<String> {
-    let file = fsutil::open_nofollow(path).ok()?;
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => return Some(e.to_string()),
-        }
-    }
+    super::csv_shape::csv_crate_error(fsutil::open_nofollow(path).ok()?)
 }
 
 /// Counts the lines of a stream of chunks and finds the first one that is not JSON.

@@ -112,11 +112,16 @@ impl Limiter {
 
     fn lane(&self, key: &str) -> Arc<Lane> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let lane = lanes.entry(key.to_owned()).or_insert_with(|| {
-            let key = Key::new(self.ceiling, Instant::now());
-            Arc::new(Lane { turn: tokio::sync::Mutex::new(()), key: Mutex::new(key) })
+        // Looked up first: a request should not allocate its key's name just to find its lane.
+        if let Some(lane) = lanes.get(key) {
+            return lane.clone();
+        }
+        let lane = Arc::new(Lane {
+            turn: tokio::sync::Mutex::new(()),
+            key: Mutex::new(Key::new(self.ceiling, Instant::now())),
         });
-        lane.clone()
+        lanes.insert(key.to_owned(), lane.clone());
+        lane
     }
 
     /// Waits until a request of `key` may leave, after those that asked before it, and counts it
