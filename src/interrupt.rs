@@ -132,15 +132,24 @@ fn on_signal() {
     }
     let again = REQUESTED.swap(true, Ordering::SeqCst);
     let grace = GRACE_SECS.load(Ordering::SeqCst);
+    if again {
+        say("\na second signal: stopping now");
+    }
     if IN_PROMPT.load(Ordering::SeqCst) || again || grace == 0 {
         exit_now();
     }
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(grace));
         if !CRITICAL.load(Ordering::SeqCst) {
+            say(&format!("\nthe step did not stop within {grace} s: stopping now"));
             exit_now();
         }
     });
+}
+
+/// A line on stderr saying why the process is about to exit.
+fn say(line: &str) {
+    let _ = dialoguer::console::Term::stderr().write_line(line);
 }
 
 /// Installs the handlers on the current tokio runtime.

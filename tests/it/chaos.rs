@@ -306,13 +306,24 @@ fn a_process_that_waits_for_a_lock_says_what_it_waits_for() {
         .open(home.join("state").join("exports.json.lock"))
         .unwrap();
     lock.lock().unwrap();
-    let child = home.std_cmd(&["verify", "exp", "-v"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    lock.unlock().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let mut child =
+        home.std_cmd(&["verify", "exp", "-v"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // The lock is let go only once the child has said what it waits for: no fixed sleep to race.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let mut err = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("waiting for the export index") {
+            break;
+        }
+    }
     assert!(err.contains("waiting for the export index"), "{err}");
+    lock.unlock().unwrap();
+    err.extend(lines.map_while(std::result::Result::ok).map(|l| l + "\n"));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
 }
 
 #[test]

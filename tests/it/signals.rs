@@ -109,16 +109,18 @@ fn a_signal_at_any_step_before_the_platform_call_cancels_and_is_recorded() {
 #[test]
 fn a_hung_step_ends_on_a_second_signal_or_after_the_grace_and_is_recorded() {
     let home = Home::new();
-    let (code, err, took) = signalled(&home, "2,hung", &["TERM", "INT"], &["--allow-unexported"]);
+    let (code, err, _) = signalled(&home, "2,hung", &["TERM", "INT"], &["--allow-unexported"]);
     assert_eq!(code, 130, "{err}");
-    assert!(took < Duration::from_secs(3), "a second signal exits at once, not after the grace: {took:?}");
+    assert!(err.contains("a second signal: stopping now"), "the second signal ended it, not the grace: {err}");
+    assert!(!err.contains("did not stop within"), "{err}");
     assert_eq!(last_event(&home)["event"], "disconnect.cancelled");
     assert_eq!(link_state(&home, LINK), "linked");
 
     let home = Home::new();
     let (code, err, took) = signalled(&home, "4,hung", &["TERM"], &["--allow-unexported"]);
     assert_eq!(code, 130, "{err}");
-    assert!(took < Duration::from_secs(15), "the grace (5 s) ends it: {took:?}");
+    assert!(err.contains("the step did not stop within 5 s: stopping now"), "the grace ended it: {err}");
+    assert!(took < Duration::from_secs(60), "a generous timeout, not a speed check: {took:?}");
     assert_eq!(last_event(&home)["event"], "disconnect.cancelled");
     assert_eq!(link_state(&home, LINK), "linked");
 }
